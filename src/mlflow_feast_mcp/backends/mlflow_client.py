@@ -1,0 +1,160 @@
+"""MLflow through `MlflowClient`, for tracking URIs the REST client cannot speak (`sqlite:///`,
+`postgresql://`, `databricks`). Every call runs in a worker thread; entities are converted to the
+REST JSON shapes through their protos, so tools see the same data from either backend."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from ..core.errors import BackendUnavailable, InvalidArgument, PermissionDenied
+from .mlflow_api import Json, MlflowMissing, Page
+
+
+def _bound_mlflow_retries(timeout: float, retries: int) -> None:
+    # MlflowClient otherwise retries a dead server for minutes (7 retries, 120 s timeout).
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(int(max(timeout, 1))))
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(retries))
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
+
+
+def _to_json(entity: Any) -> Json:
+    from google.protobuf.json_format import MessageToDict
+
+    return MessageToDict(entity.to_proto(), preserving_proto_field_name=True)
+
+
+class MlflowLocal:
+    def __init__(self, tracking_uri: str, timeout: float = 10.0, retries: int = 1) -> None:
+        _bound_mlflow_retries(timeout, retries)
+        from mlflow.tracking import MlflowClient  # slow import: this constructor runs in a thread
+
+        self.tracking_uri = tracking_uri
+        self._client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+
+    async def aclose(self) -> None:
+        return None
+
+    async def _run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        return await anyio.to_thread.run_sync(partial(self._guarded, fn, *args, **kwargs))
+
+    def _guarded(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return fn(*args, **kwargs)
+        except MlflowException as exc:
+            code = getattr(exc, "error_code", "")
+            if code == "RESOURCE_DOES_NOT_EXIST":
+                raise MlflowMissing(exc.message) from exc
+            if code in ("PERMISSION_DENIED", "UNAUTHENTICATED"):
+                raise PermissionDenied(f"MLflow at {self.tracking_uri} refused the request: {exc.message}") from exc
+            if code == "INVALID_PARAMETER_VALUE":
+                raise InvalidArgument(f"MLflow rejected the request: {exc.message}") from exc
+            raise BackendUnavailable(f"MLflow at {self.tracking_uri} failed: {exc.message[:300]}") from exc
+        except OSError as exc:
+            raise BackendUnavailable(f"MLflow at {self.tracking_uri} is unreachable: {exc}") from exc
+
+    async def search_experiments(
+        self, filter_string: str | None, max_results: int, page_token: str | None, view_type: str
+    ) -> Page:
+        from mlflow.entities import ViewType
+
+        page = await self._run(
+            self._client.search_experiments,
+            view_type=ViewType.from_string(view_type),
+            max_results=max_results,
+            filter_string=filter_string or None,
+            order_by=["name ASC"],
+            page_token=page_token,
+        )
+        return [_to_json(e) for e in page], page.token or None
+
+    async def get_experiment_by_name(self, name: str) -> Json | None:
+        experiment = await self._run(self._client.get_experiment_by_name, name)
+        return _to_json(experiment) if experiment else None
+
+    async def get_experiment(self, experiment_id: str) -> Json | None:
+        try:
+            return _to_json(await self._run(self._client.get_experiment, experiment_id))
+        except (MlflowMissing, InvalidArgument):
+            return None
+
+    async def search_runs(
+        self,
+        experiment_ids: list[str],
+        filter_string: str,
+        order_by: list[str],
+        max_results: int,
+        page_token: str | None,
+        view_type: str,
+    ) -> Page:
+        from mlflow.entities import ViewType
+
+        page = await self._run(
+            self._client.search_runs,
+            experiment_ids=experiment_ids,
+            filter_string=filter_string,
+            run_view_type=ViewType.from_string(view_type),
+            max_results=max_results,
+            order_by=order_by,
+            page_token=page_token,
+        )
+        return [_to_json(r) for r in page], page.token or None
+
+    async def get_run(self, run_id: str) -> Json:
+        return _to_json(await self._run(self._client.get_run, run_id))
+
+    async def get_metric_history(self, run_id: str, key: str) -> list[Json]:
+        return [_to_json(m) for m in await self._run(self._client.get_metric_history, run_id, key)]
+
+    async def list_artifacts(self, run_id: str, path: str | None) -> list[Json]:
+        return [_to_json(f) for f in await self._run(self._client.list_artifacts, run_id, path or None)]
+
+    async def read_artifact(self, run_id: str, path: str, offset: int, length: int) -> tuple[bytes, int]:
+        def read() -> tuple[bytes, int]:
+            with tempfile.TemporaryDirectory(prefix="mfm-artifact-") as tmp:
+                local = Path(self._client.download_artifacts(run_id, path, tmp))
+                if local.is_dir():
+                    raise InvalidArgument(f"{path!r} is a directory; list it with mlflow_list_artifacts.")
+                with local.open("rb") as handle:
+                    handle.seek(offset)
+                    return handle.read(length), local.stat().st_size
+
+        return await self._run(read)
+
+    async def search_registered_models(
+        self, filter_string: str | None, max_results: int, page_token: str | None
+    ) -> Page:
+        page = await self._run(
+            self._client.search_registered_models,
+            filter_string=filter_string or None,
+            max_results=max_results,
+            order_by=["name ASC"],
+            page_token=page_token,
+        )
+        return [_to_json(m) for m in page], page.token or None
+
+    async def get_registered_model(self, name: str) -> Json:
+        return _to_json(await self._run(self._client.get_registered_model, name))
+
+    async def search_model_versions(self, filter_string: str, max_results: int, page_token: str | None) -> Page:
+        page = await self._run(
+            self._client.search_model_versions,
+            filter_string=filter_string,
+            max_results=max_results,
+            order_by=["version_number DESC"],
+            page_token=page_token,
+        )
+        return [_to_json(v) for v in page], page.token or None
+
+    async def get_model_version(self, name: str, version: str) -> Json:
+        return _to_json(await self._run(self._client.get_model_version, name, version))
+
+    async def get_model_version_by_alias(self, name: str, alias: str) -> Json:
+        return _to_json(await self._run(self._client.get_model_version_by_alias, name, alias))

@@ -1,0 +1,1 @@
+"""Pieces every tool shares: errors, paging, the response budget, formatting and rendering."""

@@ -1,0 +1,1 @@
+"""The MCP server: configuration, backend loading, transports and the CLI."""

@@ -1,0 +1,90 @@
+"""Backend loading. The MCP handshake never waits for `import mlflow` or `import feast`: both
+load in the background after start, a tool called early waits for its backend, and a backend
+that failed to load is retried on the next call (MLflow or Feast may come back)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from ..core.errors import BackendUnavailable
+from .config import Settings
+
+if TYPE_CHECKING:
+    from ..backends.feast_registry import FeastRegistry
+    from ..backends.mlflow_api import MlflowApi
+
+log = logging.getLogger(__name__)
+
+
+class Backends:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._mlflow: MlflowApi | None = None
+        self._mlflow_lock = asyncio.Lock()
+        self._feast: FeastRegistry | None = None
+        self._feast_loaded_at = 0.0
+        self._feast_lock = asyncio.Lock()
+        self._started = False
+
+    def start(self) -> None:
+        """Begin loading both backends in the background; safe to call more than once."""
+        if self._started:
+            return
+        self._started = True
+        loop = asyncio.get_running_loop()
+        for warm in (self.mlflow, self.feast):
+            task = loop.create_task(self._warm(warm))
+            task.add_done_callback(lambda t: None)
+
+    @staticmethod
+    async def _warm(load: Any) -> None:
+        try:
+            await load()
+        except Exception as exc:  # reported to the first tool that needs it
+            log.info("background load failed: %s", exc)
+
+    async def mlflow(self) -> MlflowApi:
+        if self._mlflow is not None:
+            return self._mlflow
+        async with self._mlflow_lock:
+            if self._mlflow is None:
+                self._mlflow = await self._open_mlflow()
+        return self._mlflow
+
+    async def _open_mlflow(self) -> MlflowApi:
+        s = self.settings
+        if s.uses_rest:
+            from ..backends.mlflow_rest import MlflowRest
+
+            return MlflowRest(s.tracking_uri, timeout=s.mlflow_timeout, retries=s.mlflow_retries)
+        try:
+            from ..backends.mlflow_client import MlflowLocal
+
+            return await anyio.to_thread.run_sync(
+                lambda: MlflowLocal(s.tracking_uri, timeout=s.mlflow_timeout, retries=s.mlflow_retries)
+            )
+        except Exception as exc:
+            raise BackendUnavailable(f"MLflow at {s.tracking_uri} could not be opened: {exc}") from exc
+
+    async def feast(self) -> FeastRegistry:
+        """The Feast registry, reloaded when older than the cache TTL (so `feast apply` is seen)."""
+        fresh = time.monotonic() - self._feast_loaded_at < self.settings.feast_cache_ttl
+        if self._feast is not None and fresh:
+            return self._feast
+        async with self._feast_lock:
+            fresh = time.monotonic() - self._feast_loaded_at < self.settings.feast_cache_ttl
+            if self._feast is None or not fresh:
+                from ..backends.feast_registry import open_feast_registry
+
+                self._feast = await anyio.to_thread.run_sync(open_feast_registry, self.settings.feast_repo)
+                self._feast_loaded_at = time.monotonic()
+        return self._feast
+
+    async def aclose(self) -> None:
+        if self._mlflow is not None:
+            await self._mlflow.aclose()

@@ -1,0 +1,58 @@
+"""Configuration from the environment, overridden by CLI flags (names fixed in DESIGN.md)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from ..core.budget import DEFAULT_BUDGET
+
+
+class Settings(BaseModel):
+    tracking_uri: str = "http://localhost:5000"
+    feast_repo: Path = Path("./feature_repo")
+    default_experiment: str = "nba_game_winner_prediction"
+    default_model: str = "game_winner_model"
+    response_budget: int = Field(DEFAULT_BUDGET, ge=2_000, le=1_000_000)
+    mlflow_timeout: float = Field(10.0, gt=0, description="seconds per MLflow request")
+    mlflow_retries: int = Field(1, ge=0, le=5)
+    feast_cache_ttl: float = Field(30.0, ge=0, description="seconds a loaded Feast registry is reused")
+    mlflow_backend: Literal["auto", "rest", "client"] = "auto"
+    http_token: str | None = None
+    allowed_hosts: list[str] = []
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        env = os.environ
+        values: dict[str, object] = {
+            "tracking_uri": env.get("MLFLOW_TRACKING_URI") or cls.model_fields["tracking_uri"].default,
+            "feast_repo": env.get("FEAST_REPO_PATH") or cls.model_fields["feast_repo"].default,
+            "default_experiment": env.get("MLFLOW_FEAST_MCP_DEFAULT_EXPERIMENT")
+            or cls.model_fields["default_experiment"].default,
+            "default_model": env.get("MLFLOW_FEAST_MCP_DEFAULT_MODEL")
+            or cls.model_fields["default_model"].default,
+            "http_token": env.get("MLFLOW_FEAST_MCP_TOKEN") or None,
+        }
+        for field, var in (
+            ("response_budget", "MLFLOW_FEAST_MCP_RESPONSE_BUDGET"),
+            ("mlflow_timeout", "MLFLOW_FEAST_MCP_MLFLOW_TIMEOUT"),
+            ("mlflow_retries", "MLFLOW_FEAST_MCP_MLFLOW_RETRIES"),
+            ("feast_cache_ttl", "MLFLOW_FEAST_MCP_FEAST_CACHE_TTL"),
+            ("mlflow_backend", "MLFLOW_FEAST_MCP_MLFLOW_BACKEND"),
+        ):
+            if env.get(var):
+                values[field] = env[var]
+        if env.get("MLFLOW_FEAST_MCP_ALLOWED_HOSTS"):
+            values["allowed_hosts"] = [h.strip() for h in env["MLFLOW_FEAST_MCP_ALLOWED_HOSTS"].split(",")]
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls.model_validate(values)
+
+    @property
+    def uses_rest(self) -> bool:
+        """Speak MLflow's REST API directly (no `import mlflow`) for http(s) tracking URIs."""
+        if self.mlflow_backend != "auto":
+            return self.mlflow_backend == "rest"
+        return self.tracking_uri.startswith(("http://", "https://"))

@@ -1,0 +1,71 @@
+"""Streamable HTTP at /mcp: loopback by default, DNS-rebinding protection on, an optional bearer
+token compared in constant time, and bounded request bodies."""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+
+from mcp.server import MCPServer
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+MAX_BODY_BYTES = 1_000_000
+
+
+def is_loopback(host: str) -> bool:
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class BearerToken:
+    """Reject requests without `Authorization: Bearer <token>` (constant-time comparison)."""
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        self.app, self.expected = app, f"Bearer {token}".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            given = dict(scope.get("headers", [])).get(b"authorization", b"")
+            if not hmac.compare_digest(given, self.expected):
+                response = JSONResponse(
+                    {"error": "unauthorized", "message": "Send 'Authorization: Bearer <MLFLOW_FEAST_MCP_TOKEN>'."},
+                    status_code=401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def allowed_hosts_for(host: str, port: int, extra: list[str]) -> list[str]:
+    names = {"127.0.0.1", "localhost", "[::1]", host}
+    hosts = [f"{name}:{port}" for name in sorted(names)] + sorted(names)
+    return hosts + extra
+
+
+def http_app(mcp: MCPServer, host: str, port: int, token: str | None, extra_hosts: list[str], stateless: bool = False) -> ASGIApp:
+    if not is_loopback(host) and not token:
+        raise SystemExit(
+            f"Refusing to serve on non-loopback address {host} without a token: set MLFLOW_FEAST_MCP_TOKEN "
+            "(clients then send 'Authorization: Bearer <token>'), or bind 127.0.0.1."
+        )
+    security = TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=allowed_hosts_for(host, port, extra_hosts),
+        allowed_origins=[f"http://{h}" for h in allowed_hosts_for(host, port, extra_hosts)],
+    )
+    app: Starlette = mcp.streamable_http_app(
+        streamable_http_path="/mcp",
+        transport_security=security,
+        max_request_body_size=MAX_BODY_BYTES,
+        stateless_http=stateless,
+        host=host,
+    )
+    return BearerToken(app, token) if token else app

@@ -1,0 +1,1 @@
+"""What the tools answer, computed from the backends: MCP-free, reused by several tools."""

@@ -1,0 +1,160 @@
+"""Which features a run trained on, and where that record came from, in the seed's order of
+trust: `training_artifacts/features.json`, the `features_part*` params, Feast's
+`feast.feature_refs` tag, a logged dataset's schema. No record means no list: never a guess."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from ..backends.mlflow_api import Json, MlflowApi
+from ..core.formatting import round_number
+from .artifacts import read_json_artifact
+from .runs import _int_or_none, fold_feature_parts, params_of, parse_top_features, run_name_of, tags_of
+
+FEATURES_JSON = "training_artifacts/features.json"
+IMPORTANCES_JSON = "training_artifacts/feature_importances.json"
+FeatureSource = Literal["features.json", "features_part params", "feast tags", "dataset schema", "none"]
+
+
+class RunFeatures(BaseModel):
+    """The ordered feature list of a run and its provenance."""
+
+    run_id: str
+    run_name: str | None = None
+    source: FeatureSource = Field(description="where the list was read from, most trusted first")
+    feature_count: int = Field(description="number of features in the list")
+    logged_feature_count: int | None = Field(None, description="the run's `feature_count` param, if logged")
+    features: list[str] = []
+    feature_refs: list[str] = Field([], description="Feast refs 'view:feature' when the run recorded them")
+    dtypes: dict[str, str] = Field({}, description="feature -> type, when the run recorded types")
+    top_features: list[str] = Field([], description="most important first")
+    importances: dict[str, float] = {}
+    notes: list[str] = []
+
+
+def _names_from_json(payload: Any) -> tuple[list[str], dict[str, str]]:
+    """features.json as a list of names, a list of {name, dtype} or {"features": [...]}."""
+    if isinstance(payload, dict):
+        payload = payload.get("features", payload.get("feature_names", []))
+    names: list[str] = []
+    dtypes: dict[str, str] = {}
+    if isinstance(payload, list):
+        for item in payload:
+            if isinstance(item, str):
+                names.append(item)
+            elif isinstance(item, dict) and (item.get("name") or item.get("feature")):
+                name = str(item.get("name") or item.get("feature"))
+                names.append(name)
+                if item.get("dtype") or item.get("type"):
+                    dtypes[name] = str(item.get("dtype") or item.get("type"))
+    return names, dtypes
+
+
+def _importances(payload: Any) -> dict[str, float]:
+    if isinstance(payload, dict):
+        inner = payload.get("importances", payload)
+        if isinstance(inner, dict):
+            return {str(k): float(v) for k, v in inner.items() if isinstance(v, (int, float))}
+        payload = inner
+    if isinstance(payload, list):
+        return parse_top_features(json.dumps(payload))
+    return {}
+
+
+def _feast_refs(tags: dict[str, str]) -> list[str]:
+    raw = tags.get("feast.feature_refs", "").strip()
+    if not raw:
+        return []
+    try:
+        parsed = json.loads(raw)
+        if isinstance(parsed, list):
+            return [str(r) for r in parsed]
+    except ValueError:
+        pass
+    return [r.strip() for r in raw.split(",") if r.strip()]
+
+
+def _dataset_schema(run: Json, exclude: set[str]) -> tuple[list[str], dict[str, str], str | None]:
+    for entry in run.get("inputs", {}).get("dataset_inputs", []):
+        dataset = entry.get("dataset", {})
+        try:
+            schema = json.loads(dataset.get("schema") or "{}")
+        except ValueError:
+            continue
+        columns = schema.get("mlflow_colspec") or schema.get("columns") or []
+        names, dtypes = [], {}
+        for column in columns:
+            if isinstance(column, dict) and column.get("name") and column["name"] not in exclude:
+                names.append(column["name"])
+                if column.get("type"):
+                    dtypes[column["name"]] = str(column["type"])
+        if names:
+            return names, dtypes, dataset.get("name")
+    return [], {}, None
+
+
+async def run_features(api: MlflowApi, run: Json) -> RunFeatures:
+    run_id = run["info"]["run_id"]
+    params, tags = params_of(run), tags_of(run)
+    logged_count = _int_or_none(params.get("feature_count"))
+    notes: list[str] = []
+    refs: list[str] = []
+    dtypes: dict[str, str] = {}
+    source: FeatureSource = "none"
+    features: list[str] = []
+
+    from_parts = fold_feature_parts(params, logged_count)
+    payload = await read_json_artifact(api, run_id, FEATURES_JSON)
+    if payload is not None:
+        features, dtypes = _names_from_json(payload)
+        if features:
+            source = "features.json"
+            if from_parts and from_parts != features:
+                notes.append(
+                    f"features_part* params ({len(from_parts)} features) differ from features.json; "
+                    "features.json is authoritative"
+                )
+    if not features and from_parts:
+        features, source = from_parts, "features_part params"
+    if not features and (refs := _feast_refs(tags)):
+        features, source = [r.split(":", 1)[-1] for r in refs], "feast tags"
+        if len(tags.get("feast.feature_refs", "")) >= 4900:
+            notes.append("feast.feature_refs is near Feast's ~5,000-char tag cut; the list may be incomplete")
+    if not features:
+        exclude = {params.get("target", ""), params.get("label", ""), params.get("target_column", "")}
+        names, dtypes, dataset_name = _dataset_schema(run, exclude)
+        if names:
+            features, source = names, "dataset schema"
+            notes.append(f"read from the schema of logged dataset '{dataset_name}'; it may include the label")
+    if not features:
+        notes.append(
+            "This run recorded no feature list: no training_artifacts/features.json, no features_part* "
+            "params, no feast.feature_refs tag and no logged dataset schema."
+        )
+    if logged_count is not None and features and logged_count != len(features):
+        notes.append(f"feature_count param says {logged_count} but the list has {len(features)}")
+
+    importances = _importances(await read_json_artifact(api, run_id, IMPORTANCES_JSON))
+    if not importances:
+        importances = {
+            k: v for k, v in parse_top_features(params.get("top_features")).items() if v == v
+        }  # v == v drops NaN
+    top = [name for name, _ in sorted(importances.items(), key=lambda kv: -kv[1])][:10]
+    if not top and params.get("top_features"):
+        top = list(parse_top_features(params["top_features"]))[:10]
+    return RunFeatures(
+        run_id=run_id,
+        run_name=run_name_of(run),
+        source=source,
+        feature_count=len(features),
+        logged_feature_count=logged_count,
+        features=features,
+        feature_refs=refs,
+        dtypes=dtypes,
+        top_features=top,
+        importances={k: round_number(v) for k, v in importances.items()},
+        notes=notes,
+    )

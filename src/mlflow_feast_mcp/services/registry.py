@@ -1,0 +1,164 @@
+"""The Model Registry, and one resolver for "what is in Production?": a version number, an alias
+(exact, then case-insensitive), a legacy stage, or `latest`, saying which mechanism answered and
+flagging aliases and stages that disagree."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from ..backends.mlflow_api import Json, MlflowApi, MlflowMissing
+from ..core.errors import InvalidArgument, NotFound, not_found
+from ..core.formatting import iso_from_ms
+
+STAGES = {"production": "Production", "staging": "Staging", "archived": "Archived", "none": "None"}
+# Aliases that by convention stand for a stage; a disagreement is worth telling the agent about.
+STAGE_ALIASES = {"Production": ("production", "prod", "champion"), "Staging": ("staging", "challenger")}
+ResolvedBy = Literal["version", "alias", "alias (case-insensitive)", "stage", "latest"]
+
+
+class VersionInfo(BaseModel):
+    version: int
+    stage: str = "None"
+    aliases: list[str] = []
+    run_id: str | None = None
+    status: str | None = None
+    created: str | None = Field(None, description="ISO 8601 UTC")
+    description: str | None = None
+    source: str | None = None
+
+
+class Resolution(BaseModel):
+    model_name: str
+    ref: str
+    version: int
+    resolved_by: ResolvedBy
+    conflicts: list[str] = []
+
+
+def parse_model_ref(ref: str, default_model: str) -> tuple[str, str]:
+    """`models:/m/Production`, `m@champion`, `m/3`, `m:3` or a bare version ref."""
+    text = ref.strip()
+    if text.startswith("models:/"):
+        text = text[len("models:/") :]
+    if "@" in text and not text.startswith("@"):
+        name, alias = text.split("@", 1)
+        return name, "@" + alias
+    if "/" in text:
+        name, version = text.rsplit("/", 1)
+        return name, version
+    return default_model, text
+
+
+def aliases_by_version(model: Json) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    for entry in model.get("aliases", []):
+        out.setdefault(int(entry["version"]), []).append(entry["alias"])
+    return out
+
+
+def version_info(version: Json, aliases: dict[int, list[str]]) -> VersionInfo:
+    number = int(version["version"])
+    return VersionInfo(
+        version=number,
+        stage=version.get("current_stage") or "None",
+        aliases=sorted(aliases.get(number, version.get("aliases", []) or [])),
+        run_id=version.get("run_id") or None,
+        status=version.get("status"),
+        created=iso_from_ms(version.get("creation_timestamp")),
+        description=version.get("description") or None,
+        source=version.get("source"),
+    )
+
+
+async def get_model(api: MlflowApi, name: str) -> Json:
+    try:
+        return await api.get_registered_model(name)
+    except MlflowMissing:
+        models, _ = await api.search_registered_models(None, 1000, None)
+        raise not_found(
+            "registered model", name, [m["name"] for m in models], "List them with mlflow_list_registered_models."
+        ) from None
+
+
+async def all_versions(api: MlflowApi, name: str) -> list[Json]:
+    escaped = name.replace("'", "\\'")
+    versions: list[Json] = []
+    token: str | None = None
+    while True:
+        page, token = await api.search_model_versions(f"name = '{escaped}'", 200, token)
+        versions.extend(page)
+        if not token:
+            return sorted(versions, key=lambda v: -int(v["version"]))
+
+
+async def resolve_model_version(api: MlflowApi, model_name: str, ref: str) -> tuple[Resolution, Json, Json]:
+    """Resolve `ref` for `model_name`; returns the resolution, the version JSON and the model JSON."""
+    model = await get_model(api, model_name)
+    raw = ref.strip()
+    if not raw:
+        raise InvalidArgument("version_ref is empty. Pass e.g. '3', 'champion', 'Production' or 'latest'.")
+    aliases = {a["alias"]: int(a["version"]) for a in model.get("aliases", [])}
+    versions = await all_versions(api, model_name)
+    by_number = {int(v["version"]): v for v in versions}
+    conflicts: list[str] = []
+    name = raw[1:] if raw.startswith("@") else raw
+    number_match = re.fullmatch(r"(?:v|version\s*)?(\d+)", raw, flags=re.IGNORECASE)
+
+    resolved_by: ResolvedBy
+    if number_match and not raw.startswith("@"):
+        number, resolved_by = int(number_match.group(1)), "version"
+        if number not in by_number:
+            raise NotFound(
+                f"Model '{model_name}' has no version {number}. Versions: "
+                + ", ".join(str(n) for n in sorted(by_number))
+                + "."
+            )
+    elif name in aliases:
+        number, resolved_by = aliases[name], "alias"
+    elif (folded := [a for a in aliases if a.lower() == name.lower()]) and len(folded) == 1:
+        number, resolved_by = aliases[folded[0]], "alias (case-insensitive)"
+    elif not raw.startswith("@") and name.lower() in STAGES:
+        stage = STAGES[name.lower()]
+        in_stage = [v for v in versions if (v.get("current_stage") or "None") == stage]
+        if not in_stage:
+            hint = ""
+            if stage in STAGE_ALIASES:
+                mapped = [f"@{a}" for a in aliases if a.lower() in STAGE_ALIASES[stage]]
+                if mapped:
+                    hint = f" Aliases that usually stand for it: {', '.join(mapped)}."
+            raise NotFound(f"No version of '{model_name}' is in stage {stage}.{hint}")
+        number, resolved_by = int(in_stage[0]["version"]), "stage"
+        if len(in_stage) > 1:
+            conflicts.append(
+                f"{len(in_stage)} versions are in stage {stage} ("
+                + ", ".join(f"v{v['version']}" for v in in_stage)
+                + f"); the newest, v{number}, answered"
+            )
+    elif name.lower() == "latest":
+        if not versions:
+            raise NotFound(f"Model '{model_name}' has no versions yet.")
+        number, resolved_by = int(versions[0]["version"]), "latest"
+    else:
+        raise not_found(
+            f"alias or stage of model '{model_name}'",
+            raw,
+            [*aliases, *STAGES.values(), "latest"],
+            "Pass a version number, an alias ("
+            + (", ".join(sorted(aliases)) or "none set")
+            + "), a stage (Production, Staging, Archived, None) or 'latest'.",
+        )
+
+    version = by_number[number]
+    for other_stage, conventional in STAGE_ALIASES.items():
+        holders = [int(v["version"]) for v in versions if (v.get("current_stage") or "None") == other_stage]
+        for alias, target in aliases.items():
+            if alias.lower() in conventional and holders and target not in holders:
+                conflicts.append(
+                    f"alias '{alias}' points at v{target} but stage {other_stage} holds "
+                    + ", ".join(f"v{h}" for h in holders)
+                )
+    return Resolution(model_name=model_name, ref=raw, version=number, resolved_by=resolved_by, conflicts=conflicts), version, model
+
