@@ -53,7 +53,9 @@ class MlflowLocal:
             if code == "RESOURCE_DOES_NOT_EXIST":
                 raise MlflowMissing(exc.message) from exc
             if code in ("PERMISSION_DENIED", "UNAUTHENTICATED"):
-                raise PermissionDenied(f"MLflow at {self.tracking_uri} refused the request: {exc.message}") from exc
+                raise PermissionDenied(
+                    f"MLflow at {self.tracking_uri} refused the request: {exc.message}"
+                ) from exc
             if code == "INVALID_PARAMETER_VALUE":
                 raise InvalidArgument(f"MLflow rejected the request: {exc.message}") from exc
             raise BackendUnavailable(f"MLflow at {self.tracking_uri} failed: {exc.message[:300]}") from exc
@@ -143,7 +145,9 @@ class MlflowLocal:
     async def get_registered_model(self, name: str) -> Json:
         return _to_json(await self._run(self._client.get_registered_model, name))
 
-    async def search_model_versions(self, filter_string: str, max_results: int, page_token: str | None) -> Page:
+    async def search_model_versions(
+        self, filter_string: str, max_results: int, page_token: str | None
+    ) -> Page:
         page = await self._run(
             self._client.search_model_versions,
             filter_string=filter_string,

@@ -71,13 +71,13 @@ class MlflowRest:
             f"MLflow at {self.tracking_uri} failed ({response.status_code} {code}): {message[:300]}"
         )
 
-    async def _get(self, path: str, **params: Any) -> Json:
+    async def _get(self, endpoint: str, **params: Any) -> Json:
         clean = {k: v for k, v in params.items() if v is not None}
-        return (await self._call("GET", f"/api/2.0/mlflow/{path}", params=clean)).json()
+        return (await self._call("GET", f"/api/2.0/mlflow/{endpoint}", params=clean)).json()
 
-    async def _post(self, path: str, body: Json) -> Json:
+    async def _post(self, endpoint: str, body: Json) -> Json:
         clean = {k: v for k, v in body.items() if v is not None}
-        return (await self._call("POST", f"/api/2.0/mlflow/{path}", json=clean)).json()
+        return (await self._call("POST", f"/api/2.0/mlflow/{endpoint}", json=clean)).json()
 
     async def search_experiments(
         self, filter_string: str | None, max_results: int, page_token: str | None, view_type: str
@@ -162,7 +162,9 @@ class MlflowRest:
         try:
             response = await self._http.send(request, stream=True)
         except httpx.HTTPError as exc:
-            raise BackendUnavailable(f"MLflow at {self.tracking_uri} is unreachable ({type(exc).__name__}).") from exc
+            raise BackendUnavailable(
+                f"MLflow at {self.tracking_uri} is unreachable ({type(exc).__name__})."
+            ) from exc
         try:
             if response.status_code == 404:
                 raise MlflowMissing(path)
@@ -202,7 +204,9 @@ class MlflowRest:
     async def get_registered_model(self, name: str) -> Json:
         return (await self._get("registered-models/get", name=name))["registered_model"]
 
-    async def search_model_versions(self, filter_string: str, max_results: int, page_token: str | None) -> Page:
+    async def search_model_versions(
+        self, filter_string: str, max_results: int, page_token: str | None
+    ) -> Page:
         body = await self._get(
             "model-versions/search",
             filter=filter_string,

@@ -33,7 +33,9 @@ def build_server(settings: Settings | None = None, backends: Backends | None = N
     mcp = MCPServer(
         "mlflow-feast-mcp",
         version=__version__,
-        instructions=INSTRUCTIONS.format(experiment=settings.default_experiment, model=settings.default_model),
+        instructions=INSTRUCTIONS.format(
+            experiment=settings.default_experiment, model=settings.default_model
+        ),
         lifespan=lifespan,
         log_level="WARNING",
     )

@@ -24,11 +24,16 @@ async def run_check(settings: Settings) -> int:
         say(True, f"MLflow reachable: {len(experiments)}{'+' if token else ''} experiments")
         experiment = await api.get_experiment_by_name(settings.default_experiment)
         if experiment is None:
-            say(False, f"default experiment '{settings.default_experiment}' not found (set --default-experiment)")
+            say(
+                False,
+                f"default experiment '{settings.default_experiment}' not found (set --default-experiment)",
+            )
         else:
             count, page = 0, None
             while True:
-                runs, page = await api.search_runs([experiment["experiment_id"]], "", [], 1000, page, "ACTIVE_ONLY")
+                runs, page = await api.search_runs(
+                    [experiment["experiment_id"]], "", [], 1000, page, "ACTIVE_ONLY"
+                )
                 count += len(runs)
                 if not page or count >= 100_000:
                     break

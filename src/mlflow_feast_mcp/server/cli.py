@@ -10,8 +10,12 @@ from .config import Settings
 
 
 def _add_backend_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--tracking-uri", help="MLflow tracking URI (env MLFLOW_TRACKING_URI, default http://localhost:5000)")
-    parser.add_argument("--feast-repo", type=Path, help="Feast repo path (env FEAST_REPO_PATH, default ./feature_repo)")
+    parser.add_argument(
+        "--tracking-uri", help="MLflow tracking URI (env MLFLOW_TRACKING_URI, default http://localhost:5000)"
+    )
+    parser.add_argument(
+        "--feast-repo", type=Path, help="Feast repo path (env FEAST_REPO_PATH, default ./feature_repo)"
+    )
     parser.add_argument("--default-experiment", help="env MLFLOW_FEAST_MCP_DEFAULT_EXPERIMENT")
     parser.add_argument("--default-model", help="env MLFLOW_FEAST_MCP_DEFAULT_MODEL")
 
@@ -35,9 +39,13 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--transport", choices=["stdio", "http"], default="stdio")
     serve.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
-    serve.add_argument("--stateless", action="store_true", help="HTTP without sessions (for replicas behind a balancer)")
+    serve.add_argument(
+        "--stateless", action="store_true", help="HTTP without sessions (for replicas behind a balancer)"
+    )
     _add_backend_flags(serve)
-    check = sub.add_parser("check", help="show what the server would see in MLflow and Feast; non-zero exit on problems")
+    check = sub.add_parser(
+        "check", help="show what the server would see in MLflow and Feast; non-zero exit on problems"
+    )
     _add_backend_flags(check)
     try:
         from ..demo import runner
@@ -68,7 +76,9 @@ def serve(args: argparse.Namespace) -> int:
 
     from .http import http_app
 
-    app = http_app(mcp, args.host, args.port, settings.http_token, settings.allowed_hosts, stateless=args.stateless)
+    app = http_app(
+        mcp, args.host, args.port, settings.http_token, settings.allowed_hosts, stateless=args.stateless
+    )
     print(f"mlflow-feast-mcp: streamable HTTP on http://{args.host}:{args.port}/mcp", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", lifespan="on")
     return 0

@@ -35,7 +35,10 @@ class BearerToken:
             given = dict(scope.get("headers", [])).get(b"authorization", b"")
             if not hmac.compare_digest(given, self.expected):
                 response = JSONResponse(
-                    {"error": "unauthorized", "message": "Send 'Authorization: Bearer <MLFLOW_FEAST_MCP_TOKEN>'."},
+                    {
+                        "error": "unauthorized",
+                        "message": "Send 'Authorization: Bearer <MLFLOW_FEAST_MCP_TOKEN>'.",
+                    },
                     status_code=401,
                     headers={"WWW-Authenticate": "Bearer"},
                 )
@@ -50,7 +53,9 @@ def allowed_hosts_for(host: str, port: int, extra: list[str]) -> list[str]:
     return hosts + extra
 
 
-def http_app(mcp: MCPServer, host: str, port: int, token: str | None, extra_hosts: list[str], stateless: bool = False) -> ASGIApp:
+def http_app(
+    mcp: MCPServer, host: str, port: int, token: str | None, extra_hosts: list[str], stateless: bool = False
+) -> ASGIApp:
     if not is_loopback(host) and not token:
         raise SystemExit(
             f"Refusing to serve on non-loopback address {host} without a token: set MLFLOW_FEAST_MCP_TOKEN "

@@ -15,7 +15,9 @@ async def resolve_experiment(api: MlflowApi, ref: str) -> Json:
     """An experiment by exact name, else by id, else a NotFound naming the closest experiments."""
     ref = ref.strip()
     if not ref:
-        raise InvalidArgument("experiment is empty. Pass an experiment name, e.g. 'nba_game_winner_prediction'.")
+        raise InvalidArgument(
+            "experiment is empty. Pass an experiment name, e.g. 'nba_game_winner_prediction'."
+        )
     found = await api.get_experiment_by_name(ref)
     if found is None and ref.isdigit():
         found = await api.get_experiment(ref)

@@ -79,7 +79,10 @@ async def get_model(api: MlflowApi, name: str) -> Json:
     except MlflowMissing:
         models, _ = await api.search_registered_models(None, 1000, None)
         raise not_found(
-            "registered model", name, [m["name"] for m in models], "List them with mlflow_list_registered_models."
+            "registered model",
+            name,
+            [m["name"] for m in models],
+            "List them with mlflow_list_registered_models.",
         ) from None
 
 
@@ -160,5 +163,10 @@ async def resolve_model_version(api: MlflowApi, model_name: str, ref: str) -> tu
                     f"alias '{alias}' points at v{target} but stage {other_stage} holds "
                     + ", ".join(f"v{h}" for h in holders)
                 )
-    return Resolution(model_name=model_name, ref=raw, version=number, resolved_by=resolved_by, conflicts=conflicts), version, model
-
+    return (
+        Resolution(
+            model_name=model_name, ref=raw, version=number, resolved_by=resolved_by, conflicts=conflicts
+        ),
+        version,
+        model,
+    )

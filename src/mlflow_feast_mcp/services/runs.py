@@ -49,7 +49,9 @@ def tags_of(run: Json) -> dict[str, str]:
 
 def metrics_of(run: Json) -> dict[str, float | int]:
     return {
-        m["key"]: round_number(float(m["value"])) for m in run.get("data", {}).get("metrics", []) if "value" in m
+        m["key"]: round_number(float(m["value"]))
+        for m in run.get("data", {}).get("metrics", [])
+        if "value" in m
     }
 
 
@@ -157,6 +159,8 @@ def parse_top_features(text: str | None) -> dict[str, float]:
 def useful_tags(run: Json, limit: int = 300) -> dict[str, str]:
     tags = tags_of(run)
     chosen = {k: clip(tags[k], limit) for k in USEFUL_TAGS if k in tags}
-    chosen.update({k: clip(v, limit) for k, v in tags.items() if not k.startswith("mlflow.") and k not in chosen})
+    chosen.update(
+        {k: clip(v, limit) for k, v in tags.items() if not k.startswith("mlflow.") and k not in chosen}
+    )
     chosen.pop("mlflow.runName", None)
     return chosen

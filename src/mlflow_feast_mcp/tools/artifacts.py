@@ -43,13 +43,17 @@ class ArtifactContent(BaseModel):
     size_bytes: int | None = None
     offset: int = 0
     content: str | None = Field(None, description="the window of text read; absent for binary files")
-    next_offset: int | None = Field(None, description="pass as offset to read on; absent at the end of the file")
+    next_offset: int | None = Field(
+        None, description="pass as offset to read on; absent at the end of the file"
+    )
     truncated: bool = False
     hint: str | None = None
 
 
 def _tree_text(answer: ArtifactTree) -> str:
-    lines = [f"run {answer.run_id} artifacts under '{answer.root or '/'}' ({answer.total_bytes} bytes listed):"]
+    lines = [
+        f"run {answer.run_id} artifacts under '{answer.root or '/'}' ({answer.total_bytes} bytes listed):"
+    ]
     lines += table([e.model_dump(exclude_none=True) for e in answer.entries], "  ")
     for extra in (answer.note, answer.hint):
         if extra:
@@ -64,7 +68,11 @@ def register(mcp: MCPServer, backends: Backends) -> None:
     async def mlflow_list_artifacts(
         run_id: RunRef,
         path: Annotated[
-            str | None, Field(description="folder inside the run, e.g. 'training_artifacts'; omit for the root", max_length=1000)
+            str | None,
+            Field(
+                description="folder inside the run, e.g. 'training_artifacts'; omit for the root",
+                max_length=1000,
+            ),
         ] = None,
         depth: Annotated[int, Field(ge=1, le=MAX_DEPTH, description="folder levels to expand, e.g. 2")] = 2,
         page_token: PageToken = None,
@@ -81,11 +89,15 @@ def register(mcp: MCPServer, backends: Backends) -> None:
             folder, level = frontier.pop(0)
             listing = await list_dir(api, rid, folder)
             if folder == root and not listing and root:
-                raise NotFound(f"Run {rid} has no artifact folder {quote(root)}. List the root to see what exists.")
+                raise NotFound(
+                    f"Run {rid} has no artifact folder {quote(root)}. List the root to see what exists."
+                )
             for item in sorted(listing, key=lambda f: f["path"]):
                 is_dir = bool(item.get("is_dir"))
                 size = int(item["file_size"]) if item.get("file_size") not in (None, "") else None
-                entries.append(ArtifactEntry(path=item["path"] + ("/" if is_dir else ""), is_dir=is_dir, size_bytes=size))
+                entries.append(
+                    ArtifactEntry(path=item["path"] + ("/" if is_dir else ""), is_dir=is_dir, size_bytes=size)
+                )
                 if is_dir and level < depth:
                     frontier.append((item["path"], level + 1))
         entries.sort(key=lambda e: e.path)
@@ -116,11 +128,19 @@ def register(mcp: MCPServer, backends: Backends) -> None:
     async def mlflow_read_artifact(
         run_id: RunRef,
         path: Annotated[
-            str, Field(description="file inside the run, e.g. 'training_artifacts/features.json'", min_length=1, max_length=1000)
+            str,
+            Field(
+                description="file inside the run, e.g. 'training_artifacts/features.json'",
+                min_length=1,
+                max_length=1000,
+            ),
         ],
-        offset: Annotated[int, Field(ge=0, description="byte offset to start at, from a previous next_offset")] = 0,
+        offset: Annotated[
+            int, Field(ge=0, description="byte offset to start at, from a previous next_offset")
+        ] = 0,
         max_bytes: Annotated[
-            int | None, Field(ge=256, le=200_000, description="bytes to read (default: what the response budget allows)")
+            int | None,
+            Field(ge=256, le=200_000, description="bytes to read (default: what the response budget allows)"),
         ] = None,
     ) -> Annotated[CallToolResult, ArtifactContent]:
         """The content of a text or JSON artifact, read in a bounded window with offset paging. Binary files
@@ -130,7 +150,9 @@ def register(mcp: MCPServer, backends: Backends) -> None:
         rid = run["info"]["run_id"]
         clean = safe_artifact_path(path)
         if not clean:
-            raise InvalidArgument("path names the artifact root; pass a file, e.g. 'training_artifacts/features.json'.")
+            raise InvalidArgument(
+                "path names the artifact root; pass a file, e.g. 'training_artifacts/features.json'."
+            )
         parent, name = posixpath.split(clean)
         siblings = await list_dir(api, rid, parent)
         entry = next((f for f in siblings if f["path"] == clean), None)
@@ -144,14 +166,20 @@ def register(mcp: MCPServer, backends: Backends) -> None:
                 "List the run's files with mlflow_list_artifacts.",
             )
         if entry.get("is_dir"):
-            raise InvalidArgument(f"{quote(clean)} is a folder; list it with mlflow_list_artifacts(path='{clean}').")
+            raise InvalidArgument(
+                f"{quote(clean)} is a folder; list it with mlflow_list_artifacts(path='{clean}')."
+            )
         size = int(entry["file_size"]) if entry.get("file_size") not in (None, "") else None
         suffix = posixpath.splitext(clean.lower())[1]
         if is_binary_name(clean):
             why = "a pickle: never unpickled by this server" if suffix in PICKLE_SUFFIXES else "binary"
             return tool_result(
                 ArtifactContent(
-                    run_id=rid, path=clean, kind="binary", size_bytes=size, hint=f"{name} is {why}; only metadata is returned."
+                    run_id=rid,
+                    path=clean,
+                    kind="binary",
+                    size_bytes=size,
+                    hint=f"{name} is {why}; only metadata is returned.",
                 )
             )
         window = min(max_bytes or settings.response_budget // 2, settings.response_budget // 2)
@@ -165,7 +193,11 @@ def register(mcp: MCPServer, backends: Backends) -> None:
         if offset == 0 and looks_binary(data):
             return tool_result(
                 ArtifactContent(
-                    run_id=rid, path=clean, kind="binary", size_bytes=total, hint="Content is not UTF-8 text; only metadata is returned."
+                    run_id=rid,
+                    path=clean,
+                    kind="binary",
+                    size_bytes=total,
+                    hint="Content is not UTF-8 text; only metadata is returned.",
                 )
             )
         text = data.decode("utf-8", errors="ignore")  # a window may cut a multi-byte character
@@ -180,9 +212,7 @@ def register(mcp: MCPServer, backends: Backends) -> None:
             content=text,
             next_offset=end if more else None,
             truncated=more,
-            hint=(
-                f"Showing bytes {offset}-{end} of {total}. Read on with offset={end}." if more else None
-            ),
+            hint=(f"Showing bytes {offset}-{end} of {total}. Read on with offset={end}." if more else None),
         )
         header = f"{clean} ({answer.kind}, {answer.size_bytes} bytes), bytes {offset}-{end}:"
         footer = f"\n[{answer.hint}]" if answer.hint else ""

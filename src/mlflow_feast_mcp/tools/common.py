@@ -7,11 +7,15 @@ from typing import Annotated, Literal
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
-READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, destructive_hint=False, open_world_hint=False)
+READ_ONLY = ToolAnnotations(
+    read_only_hint=True, idempotent_hint=True, destructive_hint=False, open_world_hint=False
+)
 
 ResponseFormat = Annotated[
     Literal["concise", "detailed"],
-    Field(description="'concise' (default) for the headline facts; 'detailed' adds every param, tag and field"),
+    Field(
+        description="'concise' (default) for the headline facts; 'detailed' adds every param, tag and field"
+    ),
 ]
 PageToken = Annotated[
     str | None,
@@ -68,7 +72,9 @@ def budgeted_page(
             token = encode_page_token(cursor, skip + len(prefix), scope)
         else:
             token = encode_page_token(next_cursor, 0, scope) if next_cursor is not None else None
-        info = PageInfo(next_page_token=token, truncated=truncated, hint=continue_hint(tool, token, truncated))
+        info = PageInfo(
+            next_page_token=token, truncated=truncated, hint=continue_hint(tool, token, truncated)
+        )
         return build(list(prefix), info)
 
     answer, _ = fit_items(items, make, budget, text or render)

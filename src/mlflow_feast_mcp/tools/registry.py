@@ -9,6 +9,7 @@ from mcp.server import MCPServer
 from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
+from ..backends.mlflow_api import MlflowMissing
 from ..core.errors import InvalidArgument
 from ..core.formatting import clip, iso_from_ms
 from ..core.paging import decode_page_token, query_scope
@@ -27,12 +28,13 @@ from ..services.registry import (
     version_info,
 )
 from ..services.runs import RunSummary, summarize_run
-from ..backends.mlflow_api import MlflowMissing
 from .common import READ_ONLY, PageInfo, PageToken, ResponseFormat, budgeted_page
 
 ModelName = Annotated[
     str | None,
-    Field(description="registered model name, e.g. 'game_winner_model'; omit for the default", max_length=500),
+    Field(
+        description="registered model name, e.g. 'game_winner_model'; omit for the default", max_length=500
+    ),
 ]
 
 
@@ -98,7 +100,8 @@ def register(mcp: MCPServer, backends: Backends) -> None:
                 name=m["name"],
                 aliases=_aliases(m),
                 latest_versions={
-                    (v.get("current_stage") or "None"): int(v["version"]) for v in m.get("latest_versions", [])
+                    (v.get("current_stage") or "None"): int(v["version"])
+                    for v in m.get("latest_versions", [])
                 },
                 last_updated=iso_from_ms(m.get("last_updated_timestamp")),
                 description=clip(m["description"], 300) if m.get("description") else None,

@@ -33,7 +33,10 @@ from .common import READ_ONLY, PageInfo, PageToken, ResponseFormat, RunRef, budg
 
 ExperimentRef = Annotated[
     str | None,
-    Field(description="Experiment name or id, e.g. 'nba_game_winner_prediction'; omit for the default", max_length=500),
+    Field(
+        description="Experiment name or id, e.g. 'nba_game_winner_prediction'; omit for the default",
+        max_length=500,
+    ),
 ]
 
 
@@ -122,7 +125,9 @@ class MetricHistory(BaseModel):
     last: MetricPoint | None = None
     min: MetricPoint | None = None
     max: MetricPoint | None = None
-    series: list[MetricPoint] = Field(description="downsampled; always holds the first, last, min and max points")
+    series: list[MetricPoint] = Field(
+        description="downsampled; always holds the first, last, min and max points"
+    )
     downsampled: bool = False
 
 
@@ -134,7 +139,11 @@ def _experiment_row(e: dict) -> ExperimentRow:
         created=iso_from_ms(e.get("creation_time")),
         last_updated=iso_from_ms(e.get("last_update_time")),
         artifact_location=e.get("artifact_location"),
-        tags={t["key"]: clip(t.get("value", ""), 200) for t in e.get("tags", []) if not t["key"].startswith("mlflow.")},
+        tags={
+            t["key"]: clip(t.get("value", ""), 200)
+            for t in e.get("tags", [])
+            if not t["key"].startswith("mlflow.")
+        },
     )
 
 
@@ -228,7 +237,10 @@ def register(mcp: MCPServer, backends: Backends) -> None:
         ] = None,
         metric_keys: Annotated[
             list[str] | None,
-            Field(description="extra metrics to show besides test/train accuracy and sample counts", max_length=20),
+            Field(
+                description="extra metrics to show besides test/train accuracy and sample counts",
+                max_length=20,
+            ),
         ] = None,
         page_size: Annotated[int, Field(ge=1, le=200, description="runs per page, e.g. 20")] = 20,
         page_token: PageToken = None,
@@ -273,7 +285,9 @@ def register(mcp: MCPServer, backends: Backends) -> None:
         return tool_result(answer, _runs_text(answer))
 
     @mcp.tool(annotations=READ_ONLY, structured_output=True)
-    async def mlflow_get_run(run_id: RunRef, response_format: ResponseFormat = "concise") -> Annotated[CallToolResult, RunDetail]:
+    async def mlflow_get_run(
+        run_id: RunRef, response_format: ResponseFormat = "concise"
+    ) -> Annotated[CallToolResult, RunDetail]:
         """One run in full: status and times, params (features_part* folded into one ordered feature list),
         metrics, useful tags, top-level artifacts, logged datasets, and the registry versions made from it."""
         api = await backends.mlflow()
@@ -294,7 +308,11 @@ def register(mcp: MCPServer, backends: Backends) -> None:
     async def mlflow_compare_runs(
         run_ids: Annotated[
             list[str],
-            Field(min_length=2, max_length=10, description="2-10 run ids (or 'latest' / run names); the first is the baseline"),
+            Field(
+                min_length=2,
+                max_length=10,
+                description="2-10 run ids (or 'latest' / run names); the first is the baseline",
+            ),
         ],
     ) -> Annotated[CallToolResult, RunComparison]:
         """Runs side by side against the first: params that changed, metric deltas, features added and
@@ -350,8 +368,12 @@ def register(mcp: MCPServer, backends: Backends) -> None:
     @mcp.tool(annotations=READ_ONLY, structured_output=True)
     async def mlflow_get_metric_history(
         run_id: RunRef,
-        metric_key: Annotated[str, Field(description="metric name, e.g. 'val_loss' or 'test_accuracy'", max_length=250)],
-        max_points: Annotated[int, Field(ge=4, le=500, description="most points in the series, e.g. 50")] = 50,
+        metric_key: Annotated[
+            str, Field(description="metric name, e.g. 'val_loss' or 'test_accuracy'", max_length=250)
+        ],
+        max_points: Annotated[
+            int, Field(ge=4, le=500, description="most points in the series, e.g. 50")
+        ] = 50,
     ) -> Annotated[CallToolResult, MetricHistory]:
         """A metric over steps: first, last, min and max with their steps, plus a downsampled series of at most
         max_points (never the thousands of raw points)."""
@@ -385,11 +407,15 @@ def register(mcp: MCPServer, backends: Backends) -> None:
             last=point(raw[-1]) if raw else None,
             min=point(raw[values.index(min(values))]) if raw else None,
             max=point(raw[values.index(max(values))]) if raw else None,
-            series=[MetricPoint(step=int(raw[i].get("step", 0)), value=round_number(values[i])) for i in keep],
+            series=[
+                MetricPoint(step=int(raw[i].get("step", 0)), value=round_number(values[i])) for i in keep
+            ],
             downsampled=downsampled,
         )
         text = render(answer.model_copy(update={"series": []}))
-        text += "\nseries (step:value): " + ", ".join(f"{p.step}:{render_value(p.value)}" for p in answer.series)
+        text += "\nseries (step:value): " + ", ".join(
+            f"{p.step}:{render_value(p.value)}" for p in answer.series
+        )
         return tool_result(answer, text)
 
 
@@ -420,7 +446,9 @@ async def build_run_detail(api, run: dict, detailed: bool) -> RunDetail:
         shown_params["top_features"] = clip(params["top_features"], 300)
     notes = []
     if any(f.get("path") == "training_artifacts" for f in listing) and not features:
-        notes.append("no features_part* params; see mlflow_get_run_features for training_artifacts/features.json")
+        notes.append(
+            "no features_part* params; see mlflow_get_run_features for training_artifacts/features.json"
+        )
     return RunDetail(
         **summary.model_dump(),
         experiment=experiment["name"] if experiment else None,
@@ -436,7 +464,9 @@ async def build_run_detail(api, run: dict, detailed: bool) -> RunDetail:
                 name=d.get("dataset", {}).get("name"),
                 digest=d.get("dataset", {}).get("digest"),
                 source_type=d.get("dataset", {}).get("source_type"),
-                context=next((t["value"] for t in d.get("tags", []) if t["key"] == "mlflow.data.context"), None),
+                context=next(
+                    (t["value"] for t in d.get("tags", []) if t["key"] == "mlflow.data.context"), None
+                ),
             )
             for d in run.get("inputs", {}).get("dataset_inputs", [])
         ],
