@@ -1,0 +1,821 @@
+"""Seed the demo world for real: the NBA Feast repo applied, training data read through Feast, and a
+history of scikit-learn models logged to MLflow the way the seed's training does.
+
+``seed(workdir, tracking_uri)`` copies ``feature_repo/`` into ``workdir/feature_repo``, generates the
+deterministic NBA data there, runs ``feast apply``, reads the training frame point in time with
+``get_historical_features`` (labels.parquet as the entity dataframe), then trains and logs:
+
+====  ======================  ===================  =============  ================================
+ #    run name                algorithm            model_version  registry
+====  ======================  ===================  =============  ================================
+ 1    baseline_logreg_v1.0    logistic_regression  v1.0           v1 Archived
+ 2    random_forest_v1.1      random_forest        v1.1           v2 Archived
+ 3    rf_travel_v1.2          random_forest        v1.2           v3 Archived (trained on
+                                                                  ``home_travel_distance``, which
+                                                                  feature_repo does not define)
+ 4    gbm_momentum_v2.0       gradient_boosting    v2.0           v4 Production (loss curves)
+ 5    hgb_v2.1_rc             hist_gradient_boost  v2.1           FAILED run, no model
+ 6    gbm_v2.1                gradient_boosting    v2.1           v5 @champion, no stage (loss
+                                                                  curves): the alias disagrees
+                                                                  with the Production stage
+ 7    random_forest_v2.2      random_forest        v2.2           v6 Staging @challenger
+====  ======================  ===================  =============  ================================
+
+Data, splits and models are deterministic (fixed seeds); run ids and times are not. The MLflow
+store is whatever ``tracking_uri`` points at; the demo and the tests log through a real
+``mlflow server`` over ``workdir/mlflow.db`` with ``--artifacts-destination workdir/artifacts`` (see
+``start_mlflow_server``), so every artifact URI is ``mlflow-artifacts:/...`` and the same server
+serves it later. ``workdir/.seeded.json`` records the report; a second ``seed`` reuses it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import pickle
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from . import nba_data
+
+EXPERIMENT = "nba_game_winner_prediction"
+MODEL_NAME = "game_winner_model"
+FEATURE_SERVICE = "game_winner_v1"
+MARKER = ".seeded.json"
+FEATURES_PER_PART = 8
+MISSING_FEATURE = "home_travel_distance"  # trained on by run 3, never defined in feature_repo
+RANDOM_STATE = 42
+
+# ---------------------------------------------------------------------------------------------
+# The history: feature sets per model_version (features added and dropped between versions).
+
+V1_0 = (
+    "home_win_pct_l10",
+    "away_win_pct_l10",
+    "home_point_diff_l10",
+    "away_point_diff_l10",
+    "home_season_win_pct",
+    "away_season_win_pct",
+    "rest_days_home",
+    "rest_days_away",
+    "home_elo",
+    "away_elo",
+)
+# v1.1: + elo_diff, h2h, back-to-backs
+V1_1 = (*V1_0, "elo_diff", "h2h_home_win_pct", "home_back_to_back", "away_back_to_back")
+# v1.2: + home_travel_distance (an ad-hoc column, never added to feature_repo)
+V1_2 = (*V1_1, MISSING_FEATURE)
+# v2.0: - home_elo, away_elo; + the 9 momentum features
+V2_0 = tuple(f for f in V1_1 if f not in ("home_elo", "away_elo")) + tuple(nba_data.MOMENTUM_FEATURES)
+# v2.1: - h2h_home_win_pct, home_back_to_back, away_back_to_back; + home_elo, away_elo
+_DROPPED_2_1 = ("h2h_home_win_pct", "home_back_to_back", "away_back_to_back")
+V2_1 = (*(f for f in V2_0 if f not in _DROPPED_2_1), "home_elo", "away_elo")
+# v2.2: - home_win_streak, away_win_streak; + h2h_home_win_pct
+V2_2 = (*(f for f in V2_1 if f not in ("home_win_streak", "away_win_streak")), "h2h_home_win_pct")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    role: str
+    run_name: str
+    algorithm: str
+    model_version: str
+    features: tuple[str, ...]
+    hyperparams: dict[str, Any] = field(default_factory=dict)
+    small_hyperparams: dict[str, Any] = field(default_factory=dict)
+    fail: bool = False
+    curves: bool = False
+    description: str = ""
+
+
+RUNS: tuple[RunSpec, ...] = (
+    RunSpec(
+        "baseline",
+        "baseline_logreg_v1.0",
+        "logistic_regression",
+        "v1.0",
+        V1_0,
+        {"C": 1.0, "max_iter": 1000, "penalty": "l2"},
+        description="Baseline: scaled logistic regression on rolling form, season record, rest and ELO.",
+    ),
+    RunSpec(
+        "rf_v1_1",
+        "random_forest_v1.1",
+        "random_forest",
+        "v1.1",
+        V1_1,
+        {"n_estimators": 200, "max_depth": 8, "min_samples_leaf": 5},
+        {"n_estimators": 25},
+        description="Random forest; adds elo_diff, head-to-head and back-to-back flags.",
+    ),
+    RunSpec(
+        "misaligned",
+        "rf_travel_v1.2",
+        "random_forest",
+        "v1.2",
+        V1_2,
+        {"n_estimators": 200, "max_depth": 8, "min_samples_leaf": 5},
+        {"n_estimators": 25},
+        description=(
+            f"Experiment: adds {MISSING_FEATURE} (computed ad hoc in a notebook, "
+            "never added to feature_repo)."
+        ),
+    ),
+    RunSpec(
+        "production",
+        "gbm_momentum_v2.0",
+        "gradient_boosting",
+        "v2.0",
+        V2_0,
+        {"n_estimators": 200, "max_depth": 3, "learning_rate": 0.05, "subsample": 0.8},
+        {"n_estimators": 110},
+        curves=True,
+        description="Gradient boosting; adds the 9 momentum features, drops raw ELO ratings.",
+    ),
+    RunSpec(
+        "failed",
+        "hgb_v2.1_rc",
+        "hist_gradient_boosting",
+        "v2.1",
+        V2_1,
+        {"max_iter": 300, "learning_rate": 0.0, "max_leaf_nodes": 31},
+        fail=True,
+        description="Release candidate with HistGradientBoosting; failed (learning_rate=0.0 is invalid).",
+    ),
+    RunSpec(
+        "champion",
+        "gbm_v2.1",
+        "gradient_boosting",
+        "v2.1",
+        V2_1,
+        {"n_estimators": 250, "max_depth": 3, "learning_rate": 0.04, "subsample": 0.8},
+        {"n_estimators": 120},
+        curves=True,
+        description="Gradient boosting v2.1: drops h2h and back-to-backs, brings raw ELO back.",
+    ),
+    RunSpec(
+        "challenger",
+        "random_forest_v2.2",
+        "random_forest",
+        "v2.2",
+        V2_2,
+        {"n_estimators": 300, "max_depth": 10, "min_samples_leaf": 4},
+        {"n_estimators": 30},
+        description="Random forest v2.2: drops win streaks, brings h2h back.",
+    ),
+)
+
+# Registry layout: role -> (stage, aliases). Run roles not listed are not registered.
+REGISTRY: dict[str, tuple[str, tuple[str, ...]]] = {
+    "baseline": ("Archived", ()),
+    "rf_v1_1": ("Archived", ()),
+    "misaligned": ("Archived", ()),
+    "production": ("Production", ()),
+    "champion": ("None", ("champion",)),
+    "challenger": ("Staging", ("challenger",)),
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# The report
+
+
+class SeededRun(BaseModel):
+    role: str
+    run_id: str
+    run_name: str
+    algorithm: str
+    model_version: str
+    status: str
+    feature_count: int
+    features: list[str]
+    test_accuracy: float | None = None
+    train_accuracy: float | None = None
+    registered_version: int | None = None
+
+
+class SeededVersion(BaseModel):
+    version: int
+    run_role: str
+    run_id: str
+    stage: str
+    aliases: list[str] = []
+
+
+class SeedReport(BaseModel):
+    workdir: str
+    tracking_uri: str
+    feast_repo: str
+    experiment: str = EXPERIMENT
+    experiment_id: str
+    model_name: str = MODEL_NAME
+    small: bool
+    runs: list[SeededRun]
+    versions: list[SeededVersion]
+    timings: dict[str, float]
+    missing_feature: str = MISSING_FEATURE
+    reused: bool = False
+
+    @property
+    def run_ids(self) -> dict[str, str]:
+        return {r.role: r.run_id for r in self.runs}
+
+    def run(self, role: str) -> SeededRun:
+        return next(r for r in self.runs if r.role == role)
+
+    def version_with(self, *, stage: str | None = None, alias: str | None = None) -> SeededVersion | None:
+        for v in self.versions:
+            if (stage and v.stage == stage) or (alias and alias in v.aliases):
+                return v
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers shared with the runner and the tests
+
+
+def feature_repo_source() -> Path:
+    """The packaged `_feature_repo` of an installed wheel, else the repo's `feature_repo/`."""
+    package_dir = Path(__file__).resolve().parent.parent
+    for candidate in (package_dir / "_feature_repo", package_dir.parent.parent / "feature_repo"):
+        if (candidate / "feature_store.yaml").is_file():
+            return candidate
+    raise FileNotFoundError(
+        f"feature_repo not found (looked in {package_dir / '_feature_repo'} and "
+        f"{package_dir.parent.parent / 'feature_repo'})"
+    )
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def mlflow_server_command(workdir: Path, port: int, host: str = "127.0.0.1") -> list[str]:
+    workdir = Path(workdir).resolve()
+    mlflow_bin = Path(sys.executable).with_name("mlflow")
+    return [
+        str(mlflow_bin) if mlflow_bin.exists() else "mlflow",
+        "server",
+        "--backend-store-uri",
+        f"sqlite:///{workdir / 'mlflow.db'}",
+        "--artifacts-destination",
+        str(workdir / "artifacts"),
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
+
+
+def start_mlflow_server(workdir: Path, port: int, log_file: Path | None = None) -> subprocess.Popen:
+    """Start `mlflow server` over workdir's sqlite db and artifacts (not waiting for it)."""
+    workdir = Path(workdir).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "artifacts").mkdir(exist_ok=True)
+    log = open(log_file or workdir / "mlflow-server.log", "ab")  # noqa: SIM115 - owned by the child
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    return subprocess.Popen(
+        mlflow_server_command(workdir, port),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=workdir,
+        start_new_session=True,
+    )
+
+
+def wait_for_http(url: str, timeout: float = 90.0, proc: subprocess.Popen | None = None) -> None:
+    """Wait until `url` answers 2xx; fail early if `proc` exits."""
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with code {proc.returncode} before {url} answered")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if 200 <= response.status < 300:
+                    return
+        except Exception as exc:
+            last = exc
+        time.sleep(0.3)
+    raise TimeoutError(f"{url} did not answer within {timeout:.0f}s ({last})")
+
+
+def stop_process(proc: subprocess.Popen | None, timeout: float = 10.0) -> None:
+    """Terminate a child started with start_new_session (its process group), then kill if needed."""
+    if proc is None or proc.poll() is not None:
+        return
+    import signal
+
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except (ProcessLookupError, PermissionError):
+        proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(5)
+
+
+@contextlib.contextmanager
+def running_mlflow_server(workdir: Path, port: int | None = None) -> Iterator[str]:
+    """`mlflow server` over workdir for the duration of the block; yields its URL."""
+    port = port or free_port()
+    proc = start_mlflow_server(workdir, port)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(f"{url}/health", 120, proc)
+        yield url
+    finally:
+        stop_process(proc)
+
+
+def load_report(workdir: Path) -> SeedReport | None:
+    marker = Path(workdir) / MARKER
+    if not marker.is_file():
+        return None
+    try:
+        return SeedReport.model_validate_json(marker.read_text())
+    except ValueError:
+        return None
+
+
+def reset_workdir(workdir: Path) -> None:
+    """Delete everything seeding writes (the db, artifacts, feature repo, marker, server log)."""
+    workdir = Path(workdir)
+    for name in (MARKER, "mlflow.db", "mlflow.db-journal", "mlflow-server.log"):
+        (workdir / name).unlink(missing_ok=True)
+    for name in ("artifacts", "feature_repo", "mlruns"):
+        shutil.rmtree(workdir / name, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Seeding
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Silence MLflow's own chatter ('View run ...', INFO logs) around a call."""
+    import io
+    import logging
+
+    logger = logging.getLogger("mlflow")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+def _feast_apply_command(repo: Path) -> list[str]:
+    code = "import sys; from feast.cli.cli import cli; sys.exit(cli())"
+    return [sys.executable, "-c", code, "-c", str(repo), "apply"]
+
+
+def _chunks(names: list[str], size: int = FEATURES_PER_PART) -> list[str]:
+    return [",".join(names[i : i + size]) for i in range(0, len(names), size)]
+
+
+def _travel_distance(game_ids: Any) -> Any:
+    """A deterministic pseudo 'travel distance' (km) per game for the misaligned run."""
+    import numpy as np
+
+    ids = np.asarray(game_ids, dtype="int64")
+    return ((ids * 2654435761) % 4000).astype("float64") + 150.0
+
+
+def _make_model(spec: RunSpec, small: bool):
+    from sklearn.ensemble import (
+        GradientBoostingClassifier,
+        HistGradientBoostingClassifier,
+        RandomForestClassifier,
+    )
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    hp = {**spec.hyperparams, **(spec.small_hyperparams if small else {})}
+    if spec.algorithm == "logistic_regression":
+        clf = LogisticRegression(C=hp["C"], max_iter=hp["max_iter"], random_state=RANDOM_STATE)
+        return make_pipeline(StandardScaler(), clf), hp
+    if spec.algorithm == "random_forest":
+        model = RandomForestClassifier(**hp, random_state=RANDOM_STATE, n_jobs=2)
+        return model, hp
+    if spec.algorithm == "gradient_boosting":
+        return GradientBoostingClassifier(**hp, random_state=RANDOM_STATE), hp
+    if spec.algorithm == "hist_gradient_boosting":
+        return HistGradientBoostingClassifier(**hp, random_state=RANDOM_STATE), hp
+    raise ValueError(spec.algorithm)
+
+
+def _importances(model: Any, features: list[str]) -> dict[str, float]:
+    import numpy as np
+
+    est = model.steps[-1][1] if hasattr(model, "steps") else model
+    if hasattr(est, "feature_importances_"):
+        raw = np.asarray(est.feature_importances_, dtype=float)
+    else:
+        raw = np.abs(np.asarray(est.coef_, dtype=float)).ravel()
+    total = float(raw.sum()) or 1.0
+    pairs = sorted(zip(features, raw / total, strict=True), key=lambda p: (-p[1], p[0]))
+    return {name: round(float(v), 4) for name, v in pairs}
+
+
+def _log_curves(client: Any, run_id: str, model: Any, X_train, y_train, X_test, y_test) -> None:
+    from mlflow.entities import Metric
+    from sklearn.metrics import log_loss
+
+    now = int(time.time() * 1000)
+    metrics: list[Metric] = []
+    train_stages = model.staged_predict_proba(X_train)
+    test_stages = model.staged_predict_proba(X_test)
+    for step, (p_train, p_test) in enumerate(zip(train_stages, test_stages, strict=True), start=1):
+        metrics.append(Metric("train_logloss", round(float(log_loss(y_train, p_train)), 6), now + step, step))
+        metrics.append(Metric("val_logloss", round(float(log_loss(y_test, p_test)), 6), now + step, step))
+    for i in range(0, len(metrics), 1000):
+        client.log_batch(run_id, metrics=metrics[i : i + 1000])
+
+
+def _train_and_log(
+    client: Any,
+    experiment_id: str,
+    spec: RunSpec,
+    frame: Any,
+    train_mask: Any,
+    small: bool,
+    pip_requirements: list[str],
+) -> SeededRun:
+    import mlflow
+    import numpy as np
+    from mlflow.entities import Param, RunTag
+    from mlflow.models import infer_signature
+    from sklearn.isotonic import IsotonicRegression
+    from sklearn.metrics import accuracy_score
+
+    features = list(spec.features)
+    X = frame[features].astype("float64")
+    y = frame[nba_data.LABEL].astype("int64").to_numpy()
+    X_train, X_test = X[train_mask], X[~train_mask]
+    y_train, y_test = y[train_mask], y[~train_mask]
+    model, hp = _make_model(spec, small)
+    view_of = {f: "game_features" for f in nba_data.GAME_FEATURES} | {
+        f: "game_momentum_features" for f in nba_data.MOMENTUM_FEATURES
+    }
+    refs = [f"{view_of[f]}:{f}" for f in features if f in view_of]
+    tags = {
+        "mlflow.runName": spec.run_name,
+        "mlflow.note.content": spec.description,
+        "mlflow.source.name": "orchestration/dagster/assets/ml/training.py",
+        "mlflow.source.type": "LOCAL",
+        "mlflow.user": "dagster",
+        "model_type": spec.algorithm,
+        "feast.feature_service": FEATURE_SERVICE,
+        "feast.feature_refs": ",".join(refs),
+        "training_data": f"{nba_data.GAME_FEATURES_TABLE} + {nba_data.MOMENTUM_FEATURES_TABLE}",
+    }
+    run = client.create_run(experiment_id, run_name=spec.run_name, tags=tags)
+    run_id = run.info.run_id
+    params = {
+        "algorithm": spec.algorithm,
+        "model_version": spec.model_version,
+        "feature_count": str(len(features)),
+        "random_state": str(RANDOM_STATE),
+        **{k: str(v) for k, v in hp.items()},
+        **{f"features_part{i}": chunk for i, chunk in enumerate(_chunks(features))},
+    }
+    if spec.fail:
+        client.log_batch(run_id, params=[Param(k, v) for k, v in params.items()])
+        try:
+            model.fit(X_train, y_train)
+        except Exception as exc:  # the real sklearn error is the failure this run records
+            message = f"{type(exc).__name__}: {exc}"
+            client.log_batch(run_id, tags=[RunTag("error", message[:4000])])
+            with _quiet():
+                client.set_terminated(run_id, status="FAILED")
+            return SeededRun(
+                role=spec.role,
+                run_id=run_id,
+                run_name=spec.run_name,
+                algorithm=spec.algorithm,
+                model_version=spec.model_version,
+                status="FAILED",
+                feature_count=len(features),
+                features=features,
+            )
+        raise RuntimeError(f"run {spec.run_name} was meant to fail but trained")
+
+    model.fit(X_train, y_train)
+    train_acc = round(float(accuracy_score(y_train, model.predict(X_train))), 4)
+    proba_test = model.predict_proba(X_test)[:, 1]
+    test_acc = round(float(accuracy_score(y_test, (proba_test >= 0.5).astype(int))), 4)
+    importances = _importances(model, features)
+    top = dict(list(importances.items())[:10])
+    params["top_features"] = json.dumps({k: round(v, 4) for k, v in top.items()})
+    client.log_batch(
+        run_id,
+        params=[Param(k, v) for k, v in params.items()],
+        metrics=[],
+    )
+    from mlflow.entities import Metric
+
+    now = int(time.time() * 1000)
+    client.log_batch(
+        run_id,
+        metrics=[
+            Metric("train_accuracy", train_acc, now, 0),
+            Metric("test_accuracy", test_acc, now, 0),
+            Metric("training_samples", float(len(y_train)), now, 0),
+            Metric("test_samples", float(len(y_test)), now, 0),
+        ],
+    )
+    if spec.curves:
+        _log_curves(client, run_id, model, X_train, y_train, X_test, y_test)
+
+    # Calibrator: isotonic regression of the model's test-set probabilities (as the seed's training).
+    calibrator = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(proba_test, y_test)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmpdir = Path(tmp)
+        ta = tmpdir / "training_artifacts"
+        ta.mkdir()
+        (ta / "features.json").write_text(json.dumps(features, indent=2))
+        (ta / "feature_importances.json").write_text(json.dumps(importances, indent=2))
+        dates = frame[nba_data.TIMESTAMP_FIELD]
+        (ta / "run_info.txt").write_text(
+            "\n".join(
+                [
+                    f"run_name: {spec.run_name}",
+                    f"algorithm: {spec.algorithm}",
+                    f"model_version: {spec.model_version}",
+                    f"feature_count: {len(features)}",
+                    f"feature_service: {FEATURE_SERVICE} (Feast get_historical_features)",
+                    f"training_data: {nba_data.GAME_FEATURES_TABLE}, {nba_data.MOMENTUM_FEATURES_TABLE}",
+                    f"train_window: {dates[train_mask].min().date()} .. {dates[train_mask].max().date()}",
+                    f"test_window: {dates[~train_mask].min().date()} .. {dates[~train_mask].max().date()}",
+                    f"training_samples: {len(y_train)}",
+                    f"test_samples: {len(y_test)}",
+                    f"train_accuracy: {train_acc}",
+                    f"test_accuracy: {test_acc}",
+                    f"hyperparameters: {json.dumps(hp, sort_keys=True)}",
+                    f"notes: {spec.description}",
+                    "",
+                ]
+            )
+        )
+        blob = pickle.dumps(calibrator)
+        (ta / "calibrator.pkl").write_bytes(blob)
+        (tmpdir / "calibrator.pkl").write_bytes(blob)
+        client.log_artifacts(run_id, str(ta), "training_artifacts")
+        client.log_artifact(run_id, str(tmpdir / "calibrator.pkl"))
+        # The seed's runs show `model/` in the run's artifacts; MLflow 3 stores a logged model under
+        # the LoggedModel, so the MLmodel directory is also saved into the run for the artifact view.
+        import mlflow.sklearn
+
+        sample = X_train.head(5)
+        signature = infer_signature(sample, model.predict(sample))
+        save_kwargs = {"signature": signature, "pip_requirements": pip_requirements}
+        if spec.algorithm in ("random_forest", "gradient_boosting"):
+            save_kwargs["skops_trusted_types"] = ["sklearn.tree._tree.Tree"]  # our own, just trained
+        mlflow.sklearn.save_model(model, str(tmpdir / "model"), **save_kwargs)
+        client.log_artifacts(run_id, str(tmpdir / "model"), "model")
+    with _quiet(), mlflow.start_run(run_id=run_id):
+        info = mlflow.sklearn.log_model(model, name="model", **save_kwargs)
+    with _quiet():
+        client.set_terminated(run_id, status="FINISHED")
+    del np, info
+    return SeededRun(
+        role=spec.role,
+        run_id=run_id,
+        run_name=spec.run_name,
+        algorithm=spec.algorithm,
+        model_version=spec.model_version,
+        status="FINISHED",
+        feature_count=len(features),
+        features=features,
+        test_accuracy=test_acc,
+        train_accuracy=train_acc,
+    )
+
+
+def seed(
+    workdir: Path,
+    tracking_uri: str,
+    *,
+    small: bool = False,
+    progress: Callable[[str], None] = print,
+    reset: bool = False,
+) -> SeedReport:
+    """Build the demo world in `workdir` and log its history to `tracking_uri` (see module doc).
+
+    Idempotent: if `workdir/.seeded.json` exists, its report is returned (``reused=True``) unless
+    `reset` (which only deletes the feature repo copy and the marker: reset the MLflow store
+    yourself, e.g. with `reset_workdir` before starting the server)."""
+    workdir = Path(workdir).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    if reset:
+        (workdir / MARKER).unlink(missing_ok=True)
+        shutil.rmtree(workdir / "feature_repo", ignore_errors=True)
+    existing = load_report(workdir)
+    if existing is not None:
+        progress(f"reusing the seeded demo in {workdir} (seeded {len(existing.runs)} runs; --reset rebuilds)")
+        return existing.model_copy(update={"reused": True})
+
+    timings: dict[str, float] = {}
+    t0 = time.monotonic()
+    total = 3 + len(RUNS)
+
+    # 1. feature repo + data + feast apply (in a subprocess: parse_repo imports the repo's modules
+    #    by name, which a second seed in the same process would otherwise reuse from sys.modules).
+    repo = workdir / "feature_repo"
+    shutil.rmtree(repo, ignore_errors=True)
+    shutil.copytree(
+        feature_repo_source(), repo, ignore=shutil.ignore_patterns("data", "__pycache__", "*.pyc", ".ipynb*")
+    )
+    data_dir = repo / "data"
+    progress(f"[1/{total}] generating NBA data and applying feature_repo ({repo})")
+    nba_data.generate(data_dir)
+    env = {**os.environ, "NBA_FEATURE_DATA_DIR": str(data_dir), "PYTHONWARNINGS": "ignore"}
+    apply_log = workdir / "feast-apply.log"
+    with open(apply_log, "wb") as log:
+        apply_proc = subprocess.Popen(
+            _feast_apply_command(repo), cwd=repo, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+        # meanwhile: the heavy imports
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import mlflow
+            import mlflow.sklearn
+            import sklearn
+            from mlflow.tracking import MlflowClient
+        rc = apply_proc.wait(timeout=300)
+    if rc != 0:
+        raise RuntimeError(
+            f"feast apply failed (exit {rc}); see {apply_log}:\n{apply_log.read_text()[-3000:]}"
+        )
+    timings["feast_apply_s"] = round(time.monotonic() - t0, 1)
+
+    # 2. training data, point in time, through Feast
+    t1 = time.monotonic()
+    progress(f"[2/{total}] reading training data with Feast get_historical_features ({FEATURE_SERVICE})")
+    import pandas as pd
+    from feast import FeatureStore
+
+    store = FeatureStore(repo_path=str(repo))
+    labels = pd.read_parquet(data_dir / nba_data.LABELS_FILE)
+    frame = store.get_historical_features(
+        entity_df=labels, features=store.get_feature_service(FEATURE_SERVICE)
+    ).to_df()
+    frame = frame.sort_values([nba_data.TIMESTAMP_FIELD, nba_data.ENTITY_KEY]).reset_index(drop=True)
+    frame[MISSING_FEATURE] = _travel_distance(frame[nba_data.ENTITY_KEY])
+    frame = frame.fillna(0)
+    cut = frame[nba_data.TIMESTAMP_FIELD].quantile(0.8)
+    train_mask = (frame[nba_data.TIMESTAMP_FIELD] <= cut).to_numpy()
+    timings["historical_features_s"] = round(time.monotonic() - t1, 1)
+
+    # 3. runs
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(tracking_uri)
+    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    experiment = client.get_experiment_by_name(EXPERIMENT)
+    if experiment is not None and client.search_runs([experiment.experiment_id], max_results=1):
+        raise RuntimeError(
+            f"experiment {EXPERIMENT!r} already has runs at {tracking_uri} but {workdir / MARKER} is missing "
+            "(an interrupted seed?): reset the store (mlflow-feast-mcp demo --reset) and seed again"
+        )
+    experiment_id = (
+        experiment.experiment_id
+        if experiment
+        else client.create_experiment(
+            EXPERIMENT,
+            tags={"mlflow.note.content": "NBA game winner model (seeded by mlflow-feast-mcp demo)"},
+        )
+    )
+    pip_requirements = [f"mlflow=={mlflow.__version__}", f"scikit-learn=={sklearn.__version__}"]
+    runs: list[SeededRun] = []
+    for i, spec in enumerate(RUNS, start=3):
+        t = time.monotonic()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = _train_and_log(client, experiment_id, spec, frame, train_mask, small, pip_requirements)
+        runs.append(result)
+        took = time.monotonic() - t
+        timings[f"run_{spec.role}_s"] = round(took, 1)
+        outcome = (
+            f"test_accuracy={result.test_accuracy:.3f}"
+            if result.status == "FINISHED"
+            else "FAILED (as planned)"
+        )
+        progress(
+            f"[{i}/{total}] training {spec.algorithm} {spec.model_version} "
+            f"({len(spec.features)} features) ... {outcome} ({took:.1f}s)"
+        )
+
+    # 4. registry: versions in run order, stages, aliases
+    t2 = time.monotonic()
+    progress(f"[{total}/{total}] registering {MODEL_NAME}: stages and aliases")
+    versions: list[SeededVersion] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with contextlib.suppress(Exception):  # exists already
+            client.create_registered_model(
+                MODEL_NAME, description="Predicts the home team's win probability for an NBA game."
+            )
+        for result in runs:
+            if result.role not in REGISTRY:
+                continue
+            stage, aliases = REGISTRY[result.role]
+            artifact_uri = client.get_run(result.run_id).info.artifact_uri
+            with _quiet():
+                mv = client.create_model_version(
+                    MODEL_NAME, source=f"{artifact_uri}/model", run_id=result.run_id
+                )
+            version = int(mv.version)
+            client.update_model_version(
+                MODEL_NAME,
+                str(version),
+                description=f"{result.run_name}: {result.algorithm} {result.model_version}",
+            )
+            client.set_model_version_tag(MODEL_NAME, str(version), "model_version", result.model_version)
+            if stage != "None":
+                client.transition_model_version_stage(MODEL_NAME, str(version), stage)
+            for alias in aliases:
+                client.set_registered_model_alias(MODEL_NAME, alias, str(version))
+            result.registered_version = version
+            versions.append(
+                SeededVersion(
+                    version=version,
+                    run_role=result.role,
+                    run_id=result.run_id,
+                    stage=stage,
+                    aliases=list(aliases),
+                )
+            )
+    timings["registry_s"] = round(time.monotonic() - t2, 1)
+    timings["total_s"] = round(time.monotonic() - t0, 1)
+
+    report = SeedReport(
+        workdir=str(workdir),
+        tracking_uri=tracking_uri,
+        feast_repo=str(repo),
+        experiment_id=str(experiment_id),
+        small=small,
+        runs=runs,
+        versions=versions,
+        timings=timings,
+    )
+    (workdir / MARKER).write_text(report.model_dump_json(indent=2))
+    progress(f"seeded {len(runs)} runs and {len(versions)} model versions in {timings['total_s']:.0f}s")
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m mlflow_feast_mcp.demo.seeder DIR [--small]`: seed through a temporary mlflow server."""
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m mlflow_feast_mcp.demo.seeder")
+    p.add_argument("dir", type=Path)
+    p.add_argument("--small", action="store_true")
+    p.add_argument("--reset", action="store_true")
+    args = p.parse_args(argv)
+    if args.reset:
+        reset_workdir(args.dir)
+    if load_report(args.dir) is None:
+        reset_workdir(args.dir)
+    with running_mlflow_server(args.dir) as url:
+        report = seed(args.dir, url, small=args.small)
+    print(json.dumps(report.timings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
