@@ -1,0 +1,566 @@
+"""The seed's "Validation" checklist for one training run, computed from the stores: each check
+pass / fail / warn / skipped with its evidence (values, paths, versions), plus what changed since
+the previous run of the experiment. MCP-free: the tool renders it, tests and prompts rely on it."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from ..backends.mlflow_api import Json, MlflowApi
+from ..core.formatting import clip, round_number
+from .alignment import check_alignment
+from .artifacts import list_dir
+from .features import FEATURES_JSON, IMPORTANCES_JSON, RunFeatures, run_features
+from .runs import FEATURE_PART, RunSummary, metrics_of, params_of, summarize_run
+
+CheckStatus = Literal["pass", "fail", "warn", "skipped"]
+Evidence = str | int | float | bool | list[str] | None
+
+REQUIRED_PARAMS = ("model_version", "feature_count", "algorithm", "top_features")
+REQUIRED_METRICS = ("train_accuracy", "test_accuracy", "training_samples", "test_samples")
+REQUIRED_ARTIFACTS = (FEATURES_JSON, IMPORTANCES_JSON)
+OVERFIT_GAP = 0.15  # train_accuracy above test_accuracy by more than this is suspicious
+TEST_SHARE = (0.05, 0.5)  # a plausible held-out share of all samples
+ACCURACY_DROP = 0.01  # a test_accuracy drop against the previous run worth a warning
+LIST_LIMIT = 40  # names per evidence list; the rest is counted, never silently dropped
+
+
+class Check(BaseModel):
+    """One item of the checklist."""
+
+    name: str = Field(description="run, params, metrics, artifacts, feature_count, registry, ...")
+    status: CheckStatus
+    summary: str = Field(description="one line with the values that decided the status")
+    evidence: dict[str, Evidence] = Field({}, description="the values, paths and versions looked at")
+
+
+class MetricChange(BaseModel):
+    metric: str
+    previous: float | int | None = None
+    current: float | int | None = None
+    delta: float | int | None = None
+
+
+class RunChanges(BaseModel):
+    """What changed between the previous run of the experiment and this one."""
+
+    previous_run_id: str
+    previous_run_name: str | None = None
+    previous_start_time: str | None = None
+    param_changes: dict[str, list[str | None]] = Field({}, description="param -> [previous, current]")
+    features_added: list[str] = []
+    features_removed: list[str] = []
+    metric_changes: list[MetricChange] = []
+
+
+class ValidationReport(BaseModel):
+    """The checklist's outcome for one run; `verdict` is the first line the model reads."""
+
+    verdict: str = Field(description="'PASS: 9/9 checks' or 'FAIL: 2 of 9 checks failed: artifacts, metrics'")
+    passed: bool
+    run: RunSummary
+    experiment: str | None = None
+    checks: list[Check]
+    changes: RunChanges | None = Field(None, description="against the previous finished run, when compared")
+    truncated: bool = False
+
+
+def _names(values: list[str], limit: int = LIST_LIMIT) -> list[str]:
+    """A bounded list of names; a cut list ends with '... +N more'."""
+    if len(values) <= limit:
+        return list(values)
+    return [*values[:limit], f"... +{len(values) - limit} more"]
+
+
+def _short(values: list[str], limit: int = 8) -> str:
+    shown = ", ".join(values[:limit])
+    return shown + (f" (+{len(values) - limit} more)" if len(values) > limit else "")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+# ---- the checks ------------------------------------------------------------------------------------
+
+
+def check_run(run: Json, experiment: Json | None, default_experiment: str) -> Check:
+    info = run["info"]
+    status = info.get("status", "UNKNOWN")
+    exp_name = experiment["name"] if experiment else info.get("experiment_id")
+    evidence: dict[str, Evidence] = {
+        "run_id": info["run_id"],
+        "run_name": info.get("run_name"),
+        "experiment": exp_name,
+        "status": status,
+    }
+    where = f"in '{exp_name}'"
+    if status != "FINISHED":
+        why = "still running" if status in ("RUNNING", "SCHEDULED") else "did not finish"
+        return Check(name="run", status="fail", summary=f"status {status} ({why}) {where}", evidence=evidence)
+    if exp_name != default_experiment:
+        return Check(
+            name="run",
+            status="warn",
+            summary=f"FINISHED, but {where}, not the default experiment '{default_experiment}'",
+            evidence=evidence,
+        )
+    return Check(name="run", status="pass", summary=f"FINISHED {where}", evidence=evidence)
+
+
+def check_params(run: Json, features: RunFeatures) -> Check:
+    params = params_of(run)
+    missing = [p for p in REQUIRED_PARAMS if not params.get(p, "").strip()]
+    parts = sorted((k for k in params if FEATURE_PART.match(k)), key=lambda k: int(FEATURE_PART.match(k)[1]))
+    evidence: dict[str, Evidence] = {p: clip(params[p], 200) for p in REQUIRED_PARAMS if p in params}
+    evidence["features_part_params"] = _names(parts)
+    evidence["feature_list_source"] = features.source
+    if features.source not in ("features.json", "features_part params"):
+        missing.append("features (no features_part* params and no training_artifacts/features.json)")
+    shown = ", ".join(
+        f"{p}={clip(params[p], 40)}" for p in ("model_version", "algorithm", "feature_count") if p in params
+    )
+    feature_note = f"features from {features.source} ({features.feature_count})"
+    if missing:
+        return Check(
+            name="params",
+            status="fail",
+            summary=f"missing: {', '.join(missing)}; present: {shown or 'none'}; {feature_note}",
+            evidence=evidence,
+        )
+    return Check(
+        name="params", status="pass", summary=f"{shown}; top_features set; {feature_note}", evidence=evidence
+    )
+
+
+def check_metrics(run: Json) -> Check:
+    metrics = metrics_of(run)
+    evidence: dict[str, Evidence] = {k: metrics.get(k) for k in REQUIRED_METRICS}
+    fails: list[str] = [f"{k} missing" for k in REQUIRED_METRICS if k not in metrics]
+    warns: list[str] = []
+    for key in ("train_accuracy", "test_accuracy"):
+        value = metrics.get(key)
+        if value is not None and (not _is_number(value) or not 0 <= value <= 1):
+            fails.append(f"{key}={value} outside [0, 1]")
+    for key in ("training_samples", "test_samples"):
+        value = metrics.get(key)
+        if value is not None and (not _is_number(value) or value <= 0 or value != int(value)):
+            fails.append(f"{key}={value} is not a positive integer")
+    train, test = metrics.get("train_accuracy"), metrics.get("test_accuracy")
+    if _is_number(train) and _is_number(test) and 0 <= train <= 1 and 0 <= test <= 1:
+        gap = round_number(train - test)
+        evidence["train_test_gap"] = gap
+        if gap > OVERFIT_GAP:
+            warns.append(f"train_accuracy exceeds test_accuracy by {gap} (> {OVERFIT_GAP}): overfitting?")
+        elif gap < -OVERFIT_GAP:
+            warns.append(f"test_accuracy exceeds train_accuracy by {-gap}: leakage or a swapped split?")
+    n_train, n_test = metrics.get("training_samples"), metrics.get("test_samples")
+    if _is_number(n_train) and _is_number(n_test) and n_train > 0 and n_test > 0:
+        share = round_number(n_test / (n_train + n_test), 3)
+        evidence["test_share"] = share
+        if not TEST_SHARE[0] <= share <= TEST_SHARE[1]:
+            warns.append(f"test share {share} of all samples is outside {TEST_SHARE[0]}-{TEST_SHARE[1]}")
+    values = ", ".join(f"{k}={metrics[k]}" for k in REQUIRED_METRICS if k in metrics)
+    if fails:
+        return Check(
+            name="metrics",
+            status="fail",
+            summary="; ".join(fails + warns) + f" ({values})",
+            evidence=evidence,
+        )
+    if warns:
+        return Check(
+            name="metrics", status="warn", summary="; ".join(warns) + f" ({values})", evidence=evidence
+        )
+    extra = f", test share {evidence['test_share']}" if "test_share" in evidence else ""
+    return Check(name="metrics", status="pass", summary=f"{values}{extra}", evidence=evidence)
+
+
+async def check_artifacts(api: MlflowApi, run_id: str) -> Check:
+    listing = await list_dir(api, run_id, "training_artifacts")
+    sizes = {f["path"]: f.get("file_size") for f in listing if not f.get("is_dir")}
+    present = [p for p in REQUIRED_ARTIFACTS if p in sizes]
+    missing = [p for p in REQUIRED_ARTIFACTS if p not in sizes]
+    root = await list_dir(api, run_id, "")
+    evidence: dict[str, Evidence] = {
+        "required_present": [f"{p} ({sizes[p]} B)" if sizes[p] is not None else p for p in present],
+        "missing": missing,
+        "training_artifacts": _names(sorted(sizes)),
+        "root": _names([f["path"] + ("/" if f.get("is_dir") else "") for f in root]),
+    }
+    if missing:
+        summary = f"missing {', '.join(missing)}"
+        summary += f"; present: {', '.join(present)}" if present else ""
+        summary += f"; training_artifacts/ holds: {_short(sorted(sizes)) or 'nothing'}"
+        return Check(name="artifacts", status="fail", summary=summary, evidence=evidence)
+    return Check(
+        name="artifacts",
+        status="pass",
+        summary="present: " + ", ".join(evidence["required_present"]),
+        evidence=evidence,
+    )
+
+
+def check_feature_count(features: RunFeatures) -> Check:
+    logged, actual = features.logged_feature_count, features.feature_count
+    evidence: dict[str, Evidence] = {
+        "feature_count_param": logged,
+        "list_length": actual,
+        "source": features.source,
+    }
+    disagreements = [n for n in features.notes if "differ from features.json" in n]
+    if logged is None or not features.features:
+        return Check(
+            name="feature_count",
+            status="skipped",
+            summary="nothing to compare: "
+            + ("no feature_count param" if logged is None else "no recorded feature list"),
+            evidence=evidence,
+        )
+    if logged != actual:
+        return Check(
+            name="feature_count",
+            status="fail",
+            summary=f"feature_count param {logged} != {actual} features in {features.source}",
+            evidence=evidence,
+        )
+    if disagreements:
+        evidence["note"] = disagreements[0]
+        return Check(
+            name="feature_count",
+            status="warn",
+            summary=f"{logged} matches {features.source}, but {disagreements[0]}",
+            evidence=evidence,
+        )
+    return Check(
+        name="feature_count",
+        status="pass",
+        summary=f"{logged} = {actual} features in {features.source}",
+        evidence=evidence,
+    )
+
+
+async def check_registry(api: MlflowApi, run_id: str, model_name: str) -> Check:
+    versions, _ = await api.search_model_versions(f"run_id = '{run_id}'", 100, None)
+    ours = sorted((v for v in versions if v.get("name") == model_name), key=lambda v: int(v["version"]))
+    others = [v for v in versions if v.get("name") != model_name]
+
+    def label(v: Json) -> str:
+        return f"{v['name']} v{v['version']} ({v.get('current_stage') or 'None'}, {v.get('status', '?')})"
+
+    evidence: dict[str, Evidence] = {"model": model_name, "versions": [label(v) for v in ours + others]}
+    if ours:
+        bad = [v for v in ours if v.get("status") not in (None, "READY")]
+        status: CheckStatus = "warn" if bad else "pass"
+        summary = "registered as " + ", ".join(label(v) for v in ours)
+        if bad:
+            summary += "; not READY: " + ", ".join(label(v) for v in bad)
+        return Check(name="registry", status=status, summary=summary, evidence=evidence)
+    if others:
+        return Check(
+            name="registry",
+            status="warn",
+            summary=f"not registered in '{model_name}'; registered elsewhere: "
+            + ", ".join(label(v) for v in others),
+            evidence=evidence,
+        )
+    return Check(
+        name="registry",
+        status="fail",
+        summary=f"not registered: no version of '{model_name}' was made from run {run_id}",
+        evidence=evidence,
+    )
+
+
+def check_expectations(
+    run: Json,
+    features: RunFeatures,
+    expected_model_version: str | None,
+    expected_feature_count: int | None,
+    expected_algorithm: str | None,
+) -> Check:
+    params = params_of(run)
+    wanted: list[tuple[str, Any, Any]] = []
+    if expected_model_version is not None:
+        wanted.append(("model_version", expected_model_version, params.get("model_version")))
+    if expected_algorithm is not None:
+        wanted.append(("algorithm", expected_algorithm, params.get("algorithm")))
+    if expected_feature_count is not None:
+        actual = (
+            features.logged_feature_count
+            if features.logged_feature_count is not None
+            else (features.feature_count or None)
+        )
+        wanted.append(("feature_count", expected_feature_count, actual))
+    if not wanted:
+        return Check(
+            name="expectations",
+            status="skipped",
+            summary="none given (expected_model_version, expected_feature_count, expected_algorithm)",
+        )
+    evidence: dict[str, Evidence] = {}
+    misses: list[str] = []
+    for key, expected, actual in wanted:
+        evidence[f"expected_{key}"] = expected
+        evidence[key] = actual
+        same = str(actual).strip().lower() == str(expected).strip().lower() if actual is not None else False
+        if not same:
+            misses.append(f"{key} is {actual if actual is not None else 'missing'}, expected {expected}")
+    if misses:
+        return Check(name="expectations", status="fail", summary="; ".join(misses), evidence=evidence)
+    return Check(
+        name="expectations",
+        status="pass",
+        summary=", ".join(f"{k}={e}" for k, e, _ in wanted) + " as expected",
+        evidence=evidence,
+    )
+
+
+async def previous_run(api: MlflowApi, run: Json) -> Json | None:
+    """The newest finished run of the same experiment started before this one."""
+    info = run["info"]
+    start = info.get("start_time")
+    if not start:
+        return None
+    rows, _ = await api.search_runs(
+        [info["experiment_id"]],
+        f"attributes.start_time < {int(start)}",
+        ["attributes.start_time DESC"],
+        50,
+        None,
+        "ACTIVE_ONLY",
+    )
+    for row in rows:
+        if row["info"]["run_id"] != info["run_id"] and row["info"].get("status") == "FINISHED":
+            return row
+    return None
+
+
+def run_changes(
+    previous: Json, current: Json, prev_features: RunFeatures, features: RunFeatures
+) -> RunChanges:
+    old = {k: v for k, v in params_of(previous).items() if not FEATURE_PART.match(k)}
+    new = {k: v for k, v in params_of(current).items() if not FEATURE_PART.match(k)}
+    changed = {
+        k: [clip(old[k], 120) if k in old else None, clip(new[k], 120) if k in new else None]
+        for k in sorted(set(old) | set(new))
+        if old.get(k) != new.get(k) and k != "top_features"
+    }
+    old_metrics, new_metrics = metrics_of(previous), metrics_of(current)
+    keys = [k for k in REQUIRED_METRICS if k in old_metrics or k in new_metrics]
+    keys += sorted((set(old_metrics) | set(new_metrics)) - set(keys))
+    metric_changes = []
+    for key in keys[:30]:
+        before, after = old_metrics.get(key), new_metrics.get(key)
+        delta = round_number(after - before) if _is_number(before) and _is_number(after) else None
+        metric_changes.append(MetricChange(metric=key, previous=before, current=after, delta=delta))
+    before_set, after_set = set(prev_features.features), set(features.features)
+    return RunChanges(
+        previous_run_id=previous["info"]["run_id"],
+        previous_run_name=previous["info"].get("run_name"),
+        previous_start_time=summarize_run(previous).start_time,
+        param_changes=dict(list(changed.items())[:LIST_LIMIT]),
+        features_added=_names([f for f in features.features if f not in before_set]),
+        features_removed=_names([f for f in prev_features.features if f not in after_set]),
+        metric_changes=metric_changes,
+    )
+
+
+def check_comparison(changes: RunChanges | None, reason: str | None) -> Check:
+    if changes is None:
+        return Check(name="comparison", status="skipped", summary=reason or "no previous run")
+    by_metric = {m.metric: m for m in changes.metric_changes}
+    test = by_metric.get("test_accuracy")
+    evidence: dict[str, Evidence] = {
+        "previous_run_id": changes.previous_run_id,
+        "previous_run_name": changes.previous_run_name,
+        "params_changed": sorted(changes.param_changes),
+        "features_added": changes.features_added,
+        "features_removed": changes.features_removed,
+    }
+    parts = [f"vs {changes.previous_run_name or changes.previous_run_id}"]
+    if test and test.delta is not None:
+        evidence["test_accuracy_delta"] = test.delta
+        parts.append(f"test_accuracy {test.previous} -> {test.current} ({test.delta:+g})")
+    parts.append(f"{len(changes.param_changes)} params changed")
+    parts.append(f"features +{_count(changes.features_added)} -{_count(changes.features_removed)}")
+    if test and test.delta is not None and test.delta < -ACCURACY_DROP:
+        return Check(
+            name="comparison",
+            status="warn",
+            summary="test_accuracy dropped: " + "; ".join(parts),
+            evidence=evidence,
+        )
+    return Check(name="comparison", status="pass", summary="; ".join(parts), evidence=evidence)
+
+
+def _count(names: list[str]) -> int:
+    if names and names[-1].startswith("... +"):
+        return len(names) - 1 + int(names[-1].split("+")[1].split()[0])
+    return len(names)
+
+
+def verdict_of(checks: list[Check]) -> tuple[str, bool]:
+    """'PASS: 8/8 checks' (+ warnings, skipped) or 'FAIL: 2 of 9 checks failed: artifacts, metrics'."""
+    counted = [c for c in checks if c.status != "skipped"]
+    failed = [c.name for c in counted if c.status == "fail"]
+    warned = [c.name for c in counted if c.status == "warn"]
+    skipped = [c.name for c in checks if c.status == "skipped"]
+    if failed:
+        line = f"FAIL: {len(failed)} of {len(counted)} checks failed: {', '.join(failed)}"
+    else:
+        line = f"PASS: {len(counted)}/{len(counted)} checks"
+    if warned:
+        line += f"; {len(warned)} warning{'s' if len(warned) > 1 else ''}: {', '.join(warned)}"
+    if skipped:
+        line += f"; skipped: {', '.join(skipped)}"
+    return line, not failed
+
+
+async def validate_run(
+    api: MlflowApi,
+    run: Json,
+    *,
+    default_experiment: str,
+    default_model: str,
+    alignment: Check,
+    expected_model_version: str | None = None,
+    expected_feature_count: int | None = None,
+    expected_algorithm: str | None = None,
+    compare_with_previous: bool = True,
+    features: RunFeatures | None = None,
+) -> ValidationReport:
+    """Run every check; `alignment` comes from the caller (it needs Feast, which may be absent)."""
+    run_id = run["info"]["run_id"]
+    experiment = await api.get_experiment(run["info"].get("experiment_id", ""))
+    features = features or await run_features(api, run)
+    checks = [
+        check_run(run, experiment, default_experiment),
+        check_params(run, features),
+        check_metrics(run),
+        await check_artifacts(api, run_id),
+        check_feature_count(features),
+        await check_registry(api, run_id, default_model),
+        alignment,
+        check_expectations(run, features, expected_model_version, expected_feature_count, expected_algorithm),
+    ]
+    changes: RunChanges | None = None
+    reason = "not asked (compare_with_previous=false)"
+    if compare_with_previous:
+        previous = await previous_run(api, run)
+        reason = "no earlier finished run in this experiment"
+        if previous is not None:
+            changes = run_changes(previous, run, await run_features(api, previous), features)
+    checks.append(check_comparison(changes, reason))
+    verdict, passed = verdict_of(checks)
+    return ValidationReport(
+        verdict=verdict,
+        passed=passed,
+        run=summarize_run(run),
+        experiment=experiment["name"] if experiment else None,
+        checks=checks,
+        changes=changes,
+    )
+
+
+def skipped_alignment(reason: str) -> Check:
+    return Check(name="alignment", status="skipped", summary=clip(reason, 400))
+
+
+def check_feast_alignment(features: RunFeatures, registry: Any) -> Check:
+    """The alignment service's verdict as a check: ALIGNED passes, MISALIGNED fails."""
+    report = check_alignment(features, registry.feature_index(), registry.view_features())
+    evidence: dict[str, Evidence] = {
+        "verdict": report.status,
+        "feature_source": report.feature_source,
+        "by_view": [f"{view}: {n}" for view, n in report.by_view.items()],
+        "missing": _names(report.missing),
+        "dtype_mismatches": _names(
+            [
+                f"{d.feature}: run {d.run_dtype} vs Feast {d.view} {d.feast_dtype}"
+                for d in report.dtype_mismatches
+            ]
+        ),
+    }
+    status: CheckStatus = {"ALIGNED": "pass", "MISALIGNED": "fail"}.get(report.status, "skipped")
+    return Check(name="alignment", status=status, summary=clip(report.verdict, 600), evidence=evidence)
+
+
+def report_text(report: ValidationReport) -> str:
+    """The compact answer: the verdict first, one line per check, then what changed."""
+    r = report.run
+    lines = [
+        report.verdict,
+        f"run: {r.run_name or '-'} ({r.run_id}) in {report.experiment or '?'}, {r.status}, "
+        f"started {r.start_time or '?'}",
+    ]
+    lines += [f"[{c.status}] {c.name}: {c.summary}" for c in report.checks]
+    ch = report.changes
+    if ch is not None:
+        lines.append(f"changes vs previous run {ch.previous_run_name or '-'} ({ch.previous_run_id}):")
+        if ch.param_changes:
+            lines.append(
+                "  params: "
+                + "; ".join(f"{k} {_val(v[0])} -> {_val(v[1])}" for k, v in ch.param_changes.items())
+            )
+        if ch.features_added or ch.features_removed:
+            lines.append(
+                f"  features added: {_short(ch.features_added, 20) or 'none'}; "
+                f"removed: {_short(ch.features_removed, 20) or 'none'}"
+            )
+        deltas = [
+            m
+            for m in ch.metric_changes
+            if m.delta not in (None, 0) or m.previous is None or m.current is None
+        ]
+        if deltas:
+            lines.append(
+                "  metrics: "
+                + "; ".join(
+                    f"{m.metric} {_val(m.previous)} -> {_val(m.current)}"
+                    + (f" ({m.delta:+g})" if m.delta is not None else "")
+                    for m in deltas
+                )
+            )
+        if not (ch.param_changes or ch.features_added or ch.features_removed or deltas):
+            lines.append("  nothing changed in params, features or metrics")
+    if report.truncated:
+        lines.append(
+            "truncated: evidence lists were cut to fit the response budget; "
+            "see mlflow_get_run / mlflow_compare_runs"
+        )
+    return "\n".join(lines)
+
+
+def _val(value: Any) -> str:
+    return "-" if value is None else str(value)
+
+
+def fit_report(report: ValidationReport, budget: int) -> ValidationReport:
+    """Keep the answer inside the budget: shed evidence first, then clip the change lists."""
+    from ..core.budget import measure
+
+    if measure(report, report_text(report)) <= budget:
+        return report
+    lean = report.model_copy(
+        update={
+            "checks": [
+                c.model_copy(update={"evidence": {}, "summary": clip(c.summary, 600)}) for c in report.checks
+            ],
+            "truncated": True,
+        }
+    )
+    if lean.changes is not None and measure(lean, report_text(lean)) > budget:
+        ch = lean.changes
+        lean.changes = ch.model_copy(
+            update={
+                "param_changes": dict(list(ch.param_changes.items())[:10]),
+                "features_added": _names(ch.features_added, 10),
+                "features_removed": _names(ch.features_removed, 10),
+                "metric_changes": ch.metric_changes[:10],
+            }
+        )
+    return lean
