@@ -1,0 +1,216 @@
+"""The embedded demo: the seeder builds the NBA training history for real (Feast apply, historical
+features, scikit-learn, MLflow through a real `mlflow server`), the MCP tools see it as seeded, and
+`mlflow-feast-mcp demo --once` prints answers that MLflow, read directly, confirms."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mlflow_feast_mcp.demo import seeder
+from mlflow_feast_mcp.demo.seeder import MISSING_FEATURE, MODEL_NAME, RUNS, SeedReport
+
+SPECS = {spec.role: spec for spec in RUNS}
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, SeedReport, Path]]:
+    """One small seed per module, logged through (and then served by) a real `mlflow server`."""
+    workdir = tmp_path_factory.mktemp("demo")
+    with seeder.running_mlflow_server(workdir) as url:
+        report = seeder.seed(workdir, url, small=True, progress=lambda line: None)
+        yield url, report, workdir
+
+
+@pytest.fixture
+async def mcp_client(seeded) -> AsyncIterator[Any]:
+    from mcp import Client
+
+    from mlflow_feast_mcp.server.app import build_server
+    from mlflow_feast_mcp.server.config import Settings
+
+    url, report, _ = seeded
+    async with Client(build_server(Settings(tracking_uri=url, feast_repo=Path(report.feast_repo)))) as client:
+        yield client
+
+
+async def ok(client: Any, tool: str, **arguments: Any) -> tuple[dict[str, Any], str]:
+    result = await client.call_tool(tool, arguments)
+    text = "\n".join(getattr(block, "text", "") for block in result.content)
+    assert not result.is_error, f"{tool}({arguments}) failed: {text}"
+    return result.structured_content or {}, text
+
+
+# ---------------------------------------------------------------------------------------------
+# (a) the seeded history, through the MCP tools
+
+
+@pytest.mark.slow
+def test_seed_report_and_marker(seeded):
+    _, report, workdir = seeded
+    assert len(report.runs) >= 7 and report.small
+    assert [r.status for r in report.runs].count("FAILED") == 1
+    assert (workdir / ".seeded.json").is_file()
+    again = seeder.seed(workdir, "http://127.0.0.1:1", small=True, progress=lambda line: None)
+    assert again.reused and again.run_ids == report.run_ids  # idempotent: reused, MLflow not touched
+    stages = {v.stage for v in report.versions}
+    assert {"Production", "Staging", "Archived"} <= stages
+    assert report.version_with(alias="champion").version != report.version_with(stage="Production").version
+    # the Feast repo copy was applied and holds the data
+    repo = Path(report.feast_repo)
+    assert (repo / "data" / "registry.db").is_file() and (repo / "data" / "labels.parquet").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.anyio
+async def test_runs_history_through_mcp(mcp_client, seeded):
+    _, report, _ = seeded
+    data, _ = await ok(mcp_client, "mlflow_search_runs", page_size=50)
+    runs = data["runs"]
+    assert len(runs) >= 6
+    assert [r["status"] for r in runs].count("FAILED") == 1
+    failed = next(r for r in runs if r["status"] == "FAILED")
+    assert failed["run_id"] == report.run_ids["failed"] and "test_accuracy" not in failed["metrics"]
+    assert {r["algorithm"] for r in runs} >= {"logistic_regression", "random_forest", "gradient_boosting"}
+    # newest first: the last run logged is the latest
+    assert runs[0]["run_id"] == report.runs[-1].run_id
+    assert runs[0]["metrics"]["test_accuracy"] == report.runs[-1].test_accuracy
+    by_version = {r["model_version"] for r in runs}
+    assert {"v1.0", "v1.1", "v1.2", "v2.0", "v2.1", "v2.2"} <= by_version
+
+
+@pytest.mark.slow
+@pytest.mark.anyio
+async def test_features_per_model_version_as_seeded(mcp_client, seeded):
+    _, report, _ = seeded
+    seen: dict[str, list[str]] = {}
+    for run in report.runs:
+        if run.status != "FINISHED":
+            continue
+        data, _ = await ok(mcp_client, "mlflow_get_run_features", run_id=run.run_id)
+        assert data["features"] == list(SPECS[run.role].features), run.run_name
+        assert data["source"] == "features.json" and data["logged_feature_count"] == len(data["features"])
+        assert data["importances"] and len(data["top_features"]) == 10
+        seen[run.model_version] = data["features"]
+    assert len({tuple(f) for f in seen.values()}) == len(seen)  # every version has its own feature set
+    v1, v2 = report.run("baseline"), report.run("production")
+    data, _ = await ok(mcp_client, "mlflow_compare_runs", run_ids=[v1.run_id, v2.run_id])
+    diff = next(d for d in data["feature_changes"] if d["run_id"] == v2.run_id)
+    assert "momentum_diff" in diff["added"] and "home_elo" in diff["removed"]
+
+
+@pytest.mark.slow
+@pytest.mark.anyio
+async def test_registry_stages_aliases_and_conflict(mcp_client, seeded):
+    _, report, _ = seeded
+    data, _ = await ok(mcp_client, "mlflow_get_registered_model", model_name=MODEL_NAME)
+    stages = {v["stage"] for v in data["versions"]}
+    assert {"Production", "Staging", "Archived"} <= stages
+    assert set(data["aliases"]) >= {"champion", "challenger"}
+    production = report.version_with(stage="Production")
+    champion = report.version_with(alias="champion")
+    assert data["aliases"]["champion"] == champion.version != production.version
+
+    answer, text = await ok(mcp_client, "mlflow_get_model_version", version_ref="Production")
+    assert answer["version"]["version"] == production.version
+    assert answer["resolution"]["resolved_by"] == "stage"
+    assert any("champion" in c for c in answer["resolution"]["conflicts"]), answer["resolution"]
+    assert "CONFLICT" in text or "conflict" in text
+
+    staging, _ = await ok(mcp_client, "mlflow_get_model_version", version_ref="Staging")
+    assert staging["version"]["version"] == report.version_with(stage="Staging").version
+    assert "challenger" in staging["version"]["aliases"]
+
+
+@pytest.mark.slow
+@pytest.mark.anyio
+async def test_misaligned_run_trained_on_a_feature_feast_lacks(mcp_client, seeded):
+    _, report, _ = seeded
+    run = report.run("misaligned")
+    data, _ = await ok(mcp_client, "mlflow_get_run_features", run_id=run.run_id)
+    assert MISSING_FEATURE in data["features"]
+    versions, _ = await ok(mcp_client, "mlflow_get_registered_model", model_name=MODEL_NAME)
+    assert run.run_id in {v["run_id"] for v in versions["versions"]}  # it was registered
+    tools = {t.name for t in (await mcp_client.list_tools()).tools}
+    if "feast_describe_feature_view" in tools:
+        view, _ = await ok(mcp_client, "feast_describe_feature_view", name="game_features")
+        assert MISSING_FEATURE not in {f["name"] for f in view["fields"]}
+    if "check_feature_alignment" in tools:
+        _, text = await ok(mcp_client, "check_feature_alignment", run_or_model=run.run_id)
+        assert MISSING_FEATURE in text
+
+
+@pytest.mark.slow
+@pytest.mark.anyio
+async def test_curves_and_seed_artifacts(mcp_client, seeded):
+    _, report, _ = seeded
+    run = report.run("production")
+    curve, _ = await ok(mcp_client, "mlflow_get_metric_history", run_id=run.run_id, metric_key="val_logloss")
+    assert curve["points"] >= 100
+    listing, _ = await ok(mcp_client, "mlflow_list_artifacts", run_id=run.run_id)
+    paths = {e["path"] for e in listing["entries"]}
+    for required in (
+        "calibrator.pkl",
+        "model/MLmodel",
+        "training_artifacts/features.json",
+        "training_artifacts/feature_importances.json",
+        "training_artifacts/run_info.txt",
+        "training_artifacts/calibrator.pkl",
+    ):
+        assert required in paths, required
+    text, _ = await ok(
+        mcp_client, "mlflow_read_artifact", run_id=run.run_id, path="training_artifacts/run_info.txt"
+    )
+    assert "gradient_boosting" in str(text)
+    detail, _ = await ok(mcp_client, "mlflow_get_run", run_id=run.run_id)
+    assert detail["params"]["algorithm"] == "gradient_boosting" and "max_depth" in detail["params"]
+    assert detail["features"] == list(SPECS["production"].features)
+
+
+# ---------------------------------------------------------------------------------------------
+# (b) `mlflow-feast-mcp demo --once` as a subprocess
+
+
+@pytest.mark.slow
+def test_demo_once_prints_answers_mlflow_confirms(seeded):
+    """Runs the CLI over the module's seeded folder (so it also proves the reuse path); seeding from
+    scratch is what the `seeded` fixture does with the same code."""
+    _, report, workdir = seeded
+    mlflow_port, mcp_port = seeder.free_port(), seeder.free_port()
+    while mcp_port == mlflow_port:
+        mcp_port = seeder.free_port()
+    exe = Path(sys.executable).with_name("mlflow-feast-mcp")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "mlflow_feast_mcp.server.cli"]
+    cmd += ["demo", "--once", "--small", "--dir", str(workdir)]
+    cmd += ["--mlflow-port", str(mlflow_port), "--mcp-port", str(mcp_port)]
+    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "FEAST_REPO_PATH")}
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    out = proc.stdout
+    assert proc.returncode == 0, f"exit {proc.returncode}\n{out[-4000:]}\n{proc.stderr[-4000:]}"
+    assert "reusing the seeded demo" in out
+
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{workdir / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name(report.experiment)
+    latest = client.search_runs([experiment.experiment_id], order_by=["start_time DESC"], max_results=1)[0]
+    production = client.get_latest_versions(MODEL_NAME, stages=["Production"])[0]
+    champion = client.get_model_version_by_alias(MODEL_NAME, "champion")
+
+    q2 = out.split("Q2.")[1].split("Q3.")[0]
+    assert f"test_accuracy={latest.data.metrics['test_accuracy']}" in q2
+    assert latest.info.run_name in out.split("Q1.")[1].split("Q2.")[0]
+    q3 = out.split("Q3.")[1].split("Q4.")[0]
+    assert re.search(rf"\bv{production.version}\b", q3), q3
+    assert "CONFLICT" in q3 and f"v{champion.version}" in q3
+    assert "mlflow_compare_runs" in out.split("Q4.")[1]
+    assert f"http://127.0.0.1:{mcp_port}/mcp" in out and '"mcpServers"' in out
+    assert "npx @modelcontextprotocol/inspector --cli" in out
+    assert "tool error" not in out
