@@ -48,15 +48,16 @@ def chunk(features: list[str], size: int) -> dict[str, str]:
     }
 
 
-def log_world(uri: str, scratch: Path) -> World:
+def log_world(uri: str, scratch: Path, artifact_root: str | None = None) -> World:
     import mlflow
     import pandas as pd
     from mlflow.entities import Metric, Param, RunTag
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=uri)
-    exp_id = client.create_experiment(EXPERIMENT, tags={"team": "nba-analytics"})
-    client.create_experiment("churn_model_tuning")
+    location = (lambda name: f"{artifact_root}/{name}") if artifact_root else (lambda name: None)
+    exp_id = client.create_experiment(EXPERIMENT, location(EXPERIMENT), tags={"team": "nba-analytics"})
+    client.create_experiment("churn_model_tuning", location("churn"))
     world = World(uri=uri, experiment_id=exp_id, trap=scratch / TRAP_FILE)
     scratch.mkdir(parents=True, exist_ok=True)
 

@@ -35,8 +35,9 @@ def wait_http(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = N
 class MlflowServer:
     """`mlflow server` on 127.0.0.1 with a SQLite store and served artifacts; restartable (fault tests)."""
 
-    def __init__(self, root: Path, port: int | None = None) -> None:
+    def __init__(self, root: Path, port: int | None = None, artifact_root: str | None = None) -> None:
         self.root = root
+        self.artifact_root = artifact_root  # a file: root read directly instead of served artifacts
         self.port = port or free_port()
         self.uri = f"http://127.0.0.1:{self.port}"
         self.db = root / "mlflow.db"
@@ -45,20 +46,17 @@ class MlflowServer:
     def start(self) -> MlflowServer:
         self.root.mkdir(parents=True, exist_ok=True)
         mlflow = Path(sys.executable).with_name("mlflow")
+        artifacts = (
+            ["--no-serve-artifacts", "--default-artifact-root", self.artifact_root]
+            if self.artifact_root
+            else ["--artifacts-destination", str(self.root / "artifacts")]
+        )
         self.proc = subprocess.Popen(
             [
-                str(mlflow),
-                "server",
-                "--backend-store-uri",
-                f"sqlite:///{self.db}",
-                "--artifacts-destination",
-                str(self.root / "artifacts"),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--workers",
-                "1",
+                str(mlflow), "server",
+                "--backend-store-uri", f"sqlite:///{self.db}",
+                *artifacts,
+                "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1",
             ],  # fmt: skip
             stdout=open(self.root / "server.log", "ab"),
             stderr=subprocess.STDOUT,

@@ -69,7 +69,7 @@ class MlflowLocal:
 
         page = await self._run(
             self._client.search_experiments,
-            view_type=ViewType.from_string(view_type),
+            view_type=ViewType.from_string(view_type.lower()),
             max_results=max_results,
             filter_string=filter_string or None,
             order_by=["name ASC"],
@@ -102,7 +102,7 @@ class MlflowLocal:
             self._client.search_runs,
             experiment_ids=experiment_ids,
             filter_string=filter_string,
-            run_view_type=ViewType.from_string(view_type),
+            run_view_type=ViewType.from_string(view_type.lower()),
             max_results=max_results,
             order_by=order_by,
             page_token=page_token,

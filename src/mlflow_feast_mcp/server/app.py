@@ -49,5 +49,8 @@ def build_server(settings: Settings | None = None, backends: Backends | None = N
             continue
         if hasattr(module, "register"):
             module.register(mcp, backends)
+    from .schemas import compact_tool_schemas
+
+    compact_tool_schemas(mcp)
     mcp.backends = backends  # type: ignore[attr-defined]
     return mcp

@@ -1,0 +1,34 @@
+# Two commands for a newcomer: `make demo` (the embedded NBA demo) and `make test` (the suite).
+# Both create .venv and install the project into it first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+
+.PHONY: demo test lint format install benchmark
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+demo: $(BIN)/.installed
+	$(BIN)/mlflow-feast-mcp demo $(ARGS)
+
+test: $(BIN)/.installed
+	$(BIN)/ruff check src tests feature_repo
+	$(BIN)/ruff format --check src tests feature_repo
+	$(BIN)/pytest -q $(ARGS)
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check src tests feature_repo
+	$(BIN)/ruff format --check src tests feature_repo
+
+format: $(BIN)/.installed
+	$(BIN)/ruff format src tests feature_repo
+	$(BIN)/ruff check --fix src tests feature_repo
+
+benchmark: $(BIN)/.installed
+	$(BIN)/python -m benchmarks $(ARGS)

@@ -1,0 +1,65 @@
+"""The two MLflow backends answer alike: REST over HTTP (no `import mlflow`) and MlflowClient in a
+worker thread (sqlite:///, postgresql://, databricks). One store, logged once, read both ways."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from support.calls import call
+from support.mlflow_world import World, log_world
+from support.servers import MlflowServer
+
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def shared_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[MlflowServer, World]]:
+    root = tmp_path_factory.mktemp("parity")
+    artifact_root = (root / "artifacts").as_uri()
+    world = log_world(f"sqlite:///{root / 'mlflow.db'}", root / "scratch", artifact_root=artifact_root)
+    server = MlflowServer(root, artifact_root=artifact_root).start()
+    yield server, world
+    server.stop()
+
+
+def parity_calls(world: World) -> list[tuple[str, dict]]:
+    r = world.runs
+    return [
+        ("mlflow_list_experiments", {}),
+        ("mlflow_search_runs", {"page_size": 4}),
+        ("mlflow_search_runs", {"filter": "metrics.test_accuracy > 0.6", "order_by": ["metrics.test_accuracy DESC"]}),
+        ("mlflow_get_run", {"run_id": r["seed"]}),
+        ("mlflow_get_run", {"run_id": "latest", "response_format": "detailed"}),
+        *[("mlflow_get_run_features", {"run_id": r[role]}) for role in ("seed", "parts", "feast_tags", "dataset", "bare")],
+        ("mlflow_compare_runs", {"run_ids": [r["seed"], r["parts"], r["feast_tags"]]}),
+        ("mlflow_get_metric_history", {"run_id": r["parts"], "metric_key": "val_loss", "max_points": 20}),
+        ("mlflow_list_artifacts", {"run_id": r["seed"]}),
+        ("mlflow_read_artifact", {"run_id": r["seed"], "path": "training_artifacts/features.json"}),
+        ("mlflow_read_artifact", {"run_id": r["seed"], "path": "logs/big.txt", "offset": 100, "max_bytes": 500}),
+        ("mlflow_read_artifact", {"run_id": r["seed"], "path": "calibrator.pkl"}),
+        ("mlflow_list_registered_models", {}),
+        ("mlflow_get_registered_model", {}),
+        *[("mlflow_get_model_version", {"version_ref": ref}) for ref in ("Production", "champion", "latest", "1")],
+        ("mlflow_get_run", {"run_id": "f" * 32}),
+        ("mlflow_get_model_version", {"version_ref": "@nobody"}),
+    ]
+
+
+async def test_rest_and_mlflow_client_backends_answer_the_same(shared_store, tmp_path: Path):
+    from mcp import Client
+
+    from mlflow_feast_mcp.server.app import build_server
+    from mlflow_feast_mcp.server.config import Settings
+
+    server, world = shared_store
+    rest = Settings(tracking_uri=server.uri, feast_repo=tmp_path)
+    local = Settings(tracking_uri=f"sqlite:///{server.db}", feast_repo=tmp_path)
+    assert rest.uses_rest and not local.uses_rest
+    async with Client(build_server(rest)) as over_rest, Client(build_server(local)) as over_client:
+        for tool, args in parity_calls(world):
+            a, b = await call(over_rest, tool, **args), await call(over_client, tool, **args)
+            assert (a.is_error, a.data, a.text) == (b.is_error, b.data, b.text), f"{tool}({args}) differs"
+    assert not world.trap.exists()

@@ -1,0 +1,65 @@
+"""The tool contract: every tool read-only, typed out, described; schemas snapshotted so a changed
+contract is a visible diff in review (regenerate with UPDATE_SNAPSHOTS=1)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.anyio
+SNAPSHOT = Path(__file__).parent / "snapshots" / "tools.json"
+CATALOGUE = {
+    "mlflow_list_experiments", "mlflow_search_runs", "mlflow_get_run", "mlflow_get_run_features",
+    "mlflow_compare_runs", "mlflow_get_metric_history", "mlflow_list_artifacts", "mlflow_read_artifact",
+    "mlflow_list_registered_models", "mlflow_get_registered_model", "mlflow_get_model_version",
+    "feast_list_feature_views", "feast_describe_feature_view", "feast_list_entities", "feast_list_data_sources",
+    "feast_list_feature_services", "feast_get_feature_view_history", "check_feature_alignment",
+    "validate_training_run",
+}  # fmt: skip
+
+
+@pytest.fixture
+async def tools(tmp_path):
+    from mcp import Client
+
+    from mlflow_feast_mcp.server.app import build_server
+    from mlflow_feast_mcp.server.config import Settings
+
+    async with Client(build_server(Settings(tracking_uri="http://127.0.0.1:9", feast_repo=tmp_path))) as c:
+        yield (await c.list_tools()).tools
+
+
+async def test_catalogue_is_complete(tools):
+    assert {t.name for t in tools} == CATALOGUE
+
+
+async def test_every_tool_is_read_only_typed_and_described(tools):
+    for tool in tools:
+        assert tool.annotations.read_only_hint is True and tool.annotations.idempotent_hint is True, tool.name
+        assert tool.annotations.destructive_hint is False, tool.name
+        assert tool.output_schema and tool.output_schema.get("properties"), tool.name
+        assert tool.description and 30 < len(tool.description) < 700, tool.name
+        for name, prop in tool.input_schema.get("properties", {}).items():
+            assert prop.get("description"), f"{tool.name}.{name} has no description"
+
+
+async def test_tool_schemas_match_snapshot(tools):
+    current = {
+        t.name: {
+            "description": t.description,
+            "input": t.input_schema,
+            "output": t.output_schema,
+        }
+        for t in sorted(tools, key=lambda t: t.name)
+    }
+    if os.environ.get("UPDATE_SNAPSHOTS") or not SNAPSHOT.exists():
+        SNAPSHOT.write_text(json.dumps(current, indent=1, sort_keys=True) + "\n")
+    assert json.loads(SNAPSHOT.read_text()) == current, "tool contract changed: rerun with UPDATE_SNAPSHOTS=1"
+
+
+async def test_tool_definitions_stay_small(tools):
+    size = len(json.dumps([t.model_dump(mode="json", exclude_none=True) for t in tools]))
+    assert size < 60_000, f"tools/list is {size} chars"
