@@ -63,3 +63,11 @@ async def test_tool_schemas_match_snapshot(tools):
 async def test_tool_definitions_stay_small(tools):
     size = len(json.dumps([t.model_dump(mode="json", exclude_none=True) for t in tools]))
     assert size < 60_000, f"tools/list is {size} chars"
+
+
+async def test_readme_tool_table_is_generated_from_the_server():
+    from mlflow_feast_mcp.server.docs import END, START, render_readme, tool_table
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    assert START in readme and END in readme
+    assert render_readme(readme, await tool_table()) == readme, "run: python -m mlflow_feast_mcp.server.docs"

@@ -1,0 +1,39 @@
+"""The console script: `check` tells what the server would see and fails loudly on problems."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+CLI = str(Path(sys.executable).with_name("mlflow-feast-mcp"))
+
+
+def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([CLI, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_check_reports_mlflow_facts_and_a_missing_feast_repo(world, tmp_path):
+    result = run("check", "--tracking-uri", world.uri, "--feast-repo", str(tmp_path / "missing"))
+    assert "MLflow reachable: 3 experiments" in result.stdout
+    assert "default experiment 'nba_game_winner_prediction': 6 runs" in result.stdout
+    assert "registered models: 2" in result.stdout
+    assert "FAIL" in result.stdout and str(tmp_path / "missing") in result.stdout
+    assert result.returncode == 1
+    assert not (tmp_path / "missing").exists(), "check must not create a Feast repo or registry"
+
+
+def test_check_fails_fast_when_mlflow_is_down(tmp_path):
+    started = time.monotonic()
+    result = run("check", "--tracking-uri", "http://127.0.0.1:9", "--feast-repo", str(tmp_path))
+    assert time.monotonic() - started < 60
+    assert result.returncode == 1
+    assert "MLflow at http://127.0.0.1:9 is unreachable" in result.stdout
+
+
+def test_help_lists_the_commands():
+    result = run("--help")
+    assert result.returncode == 0
+    for command in ("serve", "check"):
+        assert command in result.stdout
