@@ -99,7 +99,10 @@ class McpHttpThread:
 
     def stop(self) -> None:
         self.server.should_exit = True
-        self.thread.join(10)
+        self.thread.join(3)
+        if self.thread.is_alive():  # open streams (an Inspector, an agent): do not wait for them
+            self.server.force_exit = True
+            self.thread.join(3)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -383,5 +386,5 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if mcp_thread is not None:
             mcp_thread.stop()
-        seeder.stop_process(mlflow_proc)
+        seeder.stop_process(mlflow_proc, timeout=5)
         signal.signal(signal.SIGTERM, previous)
