@@ -1,0 +1,257 @@
+"""Training features against Feast definitions (no MCP here; reused by the validation checklist).
+
+Each feature a run recorded, plain (`home_win_pct_l10`) or as a Feast ref
+(`game_features:home_win_pct_l10`), is looked up in the registry's feature index: the view that
+defines it, or `missing` with the closest Feast names (a rename shows up that way). The views a run
+drew on are the "relevant" ones; their features the run did not use are listed. Where the run
+recorded types (features.json with dtypes, a logged dataset's colspec), they are compared with
+Feast's. A run with no feature record gets the verdict UNKNOWN, never a guess."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from ..backends.feast_registry import FeatureLocation
+from ..core.errors import closest
+from ..core.render import scalar
+from .features import RunFeatures
+
+Status = Literal["ALIGNED", "MISALIGNED", "UNKNOWN"]
+
+# MLflow colspec / numpy / pandas type names -> the Feast type a feature of that type has.
+_TO_FEAST = {
+    "double": "Float64",
+    "float64": "Float64",
+    "float": "Float32",
+    "float32": "Float32",
+    "long": "Int64",
+    "int64": "Int64",
+    "integer": "Int32",
+    "int32": "Int32",
+    "int": "Int64",
+    "boolean": "Bool",
+    "bool": "Bool",
+    "string": "String",
+    "str": "String",
+    "object": "String",
+    "binary": "Bytes",
+    "bytes": "Bytes",
+    "datetime": "UnixTimestamp",
+    "datetime64[ns]": "UnixTimestamp",
+}
+_FEAST_NAMES = {"float64", "float32", "int64", "int32", "bool", "string", "bytes", "unixtimestamp"}
+
+
+def feast_dtype_of(recorded: str) -> str | None:
+    """The Feast type name a recorded MLflow/numpy type stands for; None when it has no equivalent."""
+    key = recorded.strip().lower()
+    if key in _TO_FEAST:
+        return _TO_FEAST[key]
+    if key in _FEAST_NAMES:
+        return {"unixtimestamp": "UnixTimestamp", "bool": "Bool"}.get(key, key.capitalize())
+    return None
+
+
+class FeatureMapping(BaseModel):
+    feature: str = Field(description="as the run recorded it (plain name or 'view:feature')")
+    status: Literal["found", "missing"]
+    view: str | None = Field(None, description="the Feast view that defines it")
+    feast_dtype: str | None = None
+    run_dtype: str | None = Field(None, description="the type the run recorded, if any")
+    also_in: list[str] = Field([], description="other views defining the same name")
+    closest: list[str] = Field([], description="for missing features: the most similar Feast features")
+    note: str | None = None
+
+
+class DtypeMismatch(BaseModel):
+    feature: str
+    view: str
+    run_dtype: str
+    expected_feast_dtype: str
+    feast_dtype: str
+
+
+class AlignmentReport(BaseModel):
+    verdict: str = Field(description="one line: ALIGNED / MISALIGNED / UNKNOWN and why")
+    status: Status
+    run_id: str
+    run_name: str | None = None
+    model_version: str | None = Field(None, description="'name vN' when checked through a model reference")
+    feature_source: str = Field(description="where the run's feature list was read from")
+    feature_count: int
+    by_view: dict[str, int] = Field({}, description="view -> training features it defines")
+    missing: list[str] = []
+    dtype_mismatches: list[DtypeMismatch] = []
+    unused: dict[str, list[str]] = Field({}, description="features of the relevant views the run did not use")
+    features: list[FeatureMapping] = []
+    notes: list[str] = []
+
+
+def _split_ref(feature: str, views: dict[str, dict[str, str]]) -> tuple[str | None, str]:
+    """`view:feature` -> (view, feature) when it looks like a Feast ref; plain names -> (None, name)."""
+    if ":" in feature:
+        view, name = feature.split(":", 1)
+        if view and name and (view in views or "@" not in view):
+            return view, name
+    return None, feature
+
+
+def _short_list(names: list[str], limit: int = 10) -> str:
+    head = ", ".join(names[:limit])
+    return head + (f" (+{len(names) - limit} more)" if len(names) > limit else "")
+
+
+def check_alignment(
+    run: RunFeatures,
+    index: dict[str, list[FeatureLocation]],
+    view_features: dict[str, dict[str, str]],
+    model_version: str | None = None,
+) -> AlignmentReport:
+    """Map `run`'s features onto the Feast registry summarised by `index` and `view_features`."""
+    base = {
+        "run_id": run.run_id,
+        "run_name": run.run_name,
+        "model_version": model_version,
+        "feature_source": run.source,
+        "feature_count": run.feature_count,
+        "notes": list(run.notes),
+    }
+    if not run.features:
+        return AlignmentReport(
+            verdict="UNKNOWN: the run recorded no feature list (no features.json, features_part* params, "
+            "feast.feature_refs tag or dataset schema); nothing to compare with Feast",
+            status="UNKNOWN",
+            **base,
+        )
+    recorded = run.feature_refs if len(run.feature_refs) == len(run.features) else run.features
+    all_names = list(index)
+    mappings: list[FeatureMapping] = []
+    for raw in recorded:
+        view, name = _split_ref(raw, view_features)
+        run_dtype = run.dtypes.get(raw) or run.dtypes.get(name)
+        locations = index.get(name, [])
+        mapping = FeatureMapping(feature=raw, status="missing", run_dtype=run_dtype)
+        if view is not None and view in view_features and name in view_features[view]:
+            mapping.status, mapping.view, mapping.feast_dtype = "found", view, view_features[view][name]
+            mapping.also_in = [loc.view for loc in locations if loc.view != view]
+        elif view is not None:
+            if view not in view_features:
+                mapping.note = f"Feast has no view '{view}'"
+            else:
+                mapping.note = f"view '{view}' has no feature '{name}'"
+            mapping.closest = [f"{loc.view}:{name}" for loc in locations] or [
+                f"{index[c][0].view}:{c}" for c in closest(name, view_features.get(view) or all_names)
+            ]
+        elif locations:
+            first = locations[0]
+            mapping.status, mapping.view, mapping.feast_dtype = "found", first.view, first.dtype
+            mapping.also_in = [loc.view for loc in locations[1:]]
+        else:
+            mapping.closest = [f"{index[c][0].view}:{c}" for c in closest(name, all_names)]
+        mappings.append(mapping)
+
+    found = [m for m in mappings if m.status == "found"]
+    missing = [m for m in mappings if m.status == "missing"]
+    by_view: dict[str, int] = {}
+    for m in found:
+        by_view[m.view] = by_view.get(m.view, 0) + 1  # type: ignore[index]
+    by_view = dict(sorted(by_view.items(), key=lambda kv: (-kv[1], kv[0])))
+    used = {(m.view, _split_ref(m.feature, view_features)[1]) for m in found}
+    unused = {
+        view: [f for f in view_features[view] if (view, f) not in used]
+        for view in by_view
+        if view in view_features
+    }
+    unused = {v: fs for v, fs in unused.items() if fs}
+
+    mismatches: list[DtypeMismatch] = []
+    untyped: list[str] = []
+    for m in found:
+        if not m.run_dtype or not m.feast_dtype:
+            continue
+        expected = feast_dtype_of(m.run_dtype)
+        if expected is None:
+            untyped.append(f"{m.feature} ({m.run_dtype})")
+        elif expected != m.feast_dtype:
+            mismatches.append(
+                DtypeMismatch(
+                    feature=m.feature,
+                    view=m.view or "",
+                    run_dtype=m.run_dtype,
+                    expected_feast_dtype=expected,
+                    feast_dtype=m.feast_dtype,
+                )
+            )
+    notes = base.pop("notes")
+    if untyped:
+        notes.append("recorded types with no Feast equivalent, not compared: " + _short_list(untyped))
+    if run.dtypes and not mismatches and not untyped:
+        notes.append("recorded dtypes match Feast")
+    elif not run.dtypes:
+        notes.append("the run recorded no feature types; dtypes were not compared")
+
+    total = len(mappings)
+    if missing:
+        status: Status = "MISALIGNED"
+        names = [scalar(m.feature) for m in missing]
+        verdict = f"MISALIGNED: {len(missing)} of {total} features missing from Feast: {_short_list(names)}"
+        renamed = [f"{m.feature} -> {m.closest[0]}?" for m in missing if m.closest]
+        if renamed:
+            verdict += f" (closest: {_short_list(renamed, 5)})"
+        if mismatches:
+            verdict += f"; {len(mismatches)} dtype mismatch(es)"
+    elif mismatches:
+        status = "MISALIGNED"
+        verdict = (
+            f"MISALIGNED: all {total} features are defined in Feast but {len(mismatches)} differ in type: "
+            + _short_list([f"{d.feature} ({d.run_dtype} vs {d.feast_dtype})" for d in mismatches], 5)
+        )
+    else:
+        status = "ALIGNED"
+        counts = ", ".join(f"{v} {n}" for v, n in by_view.items())
+        verdict = f"ALIGNED: all {total} features are defined in Feast ({counts})"
+    return AlignmentReport(
+        verdict=verdict,
+        status=status,
+        by_view=by_view,
+        missing=[m.feature for m in missing],
+        dtype_mismatches=mismatches,
+        unused=unused,
+        features=mappings,
+        notes=notes,
+        **base,
+    )
+
+
+def alignment_text(report: AlignmentReport) -> str:
+    """Verdict first, then features grouped by view, then what is missing, mistyped or unused."""
+    subject = f"run {report.run_name or '-'} ({report.run_id})"
+    if report.model_version:
+        subject = f"{report.model_version} <- {subject}"
+    lines = [
+        report.verdict,
+        f"checked: {subject}; {report.feature_count} features from {report.feature_source}",
+    ]
+    grouped: dict[str, list[str]] = {}
+    for m in report.features:
+        if m.status == "found":
+            label = scalar(m.feature) + (f" (also in {', '.join(m.also_in)})" if m.also_in else "")
+            grouped.setdefault(m.view or "", []).append(label)
+    for view, names in grouped.items():
+        lines.append(f"{view} ({len(names)}): " + ", ".join(names))
+    for m in report.features:
+        if m.status == "missing":
+            why = f"; {m.note}" if m.note else ""
+            near = f"; closest: {', '.join(m.closest)}" if m.closest else "; no similar Feast feature"
+            lines.append(f"MISSING {scalar(m.feature)}{why}{near}")
+    for d in report.dtype_mismatches:
+        lines.append(
+            f"DTYPE {scalar(d.feature)}: run {scalar(d.run_dtype)} (= {d.expected_feast_dtype}) "
+            f"vs Feast {d.view} {d.feast_dtype}"
+        )
+    for view, names in report.unused.items():
+        lines.append(f"unused in {view} ({len(names)}): " + ", ".join(names))
+    lines += [f"note: {n}" for n in report.notes]
+    return "\n".join(lines)

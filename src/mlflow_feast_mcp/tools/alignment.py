@@ -1,0 +1,99 @@
+"""The cross-system check: does Feast define the features a run (or a model version) trained on?"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from mcp.server import MCPServer
+from mcp.types import CallToolResult
+from pydantic import Field
+
+from ..core.errors import InvalidArgument
+from ..core.results import tool_result
+from ..server.backends import Backends
+from ..services.alignment import AlignmentReport, alignment_text, check_alignment
+from ..services.features import run_features
+from ..services.mlflow_lookup import RUN_ID, resolve_run
+from ..services.registry import parse_model_ref, resolve_model_version
+from .common import READ_ONLY
+
+_MODEL_REF = re.compile(r"^(models:/.+|[^@/\s]+@[^@/\s]+|[^/\s]+/[^/\s]+)$")
+
+
+def looks_like_model_ref(ref: str) -> bool:
+    """`models:/m/3`, `m@alias`, `m/Production`: a registered model reference rather than a run."""
+    text = ref.strip()
+    return not RUN_ID.match(text) and bool(_MODEL_REF.match(text))
+
+
+def register(mcp: MCPServer, backends: Backends) -> None:
+    settings = backends.settings
+
+    @mcp.tool(annotations=READ_ONLY, structured_output=True)
+    async def check_feature_alignment(
+        run_or_model: Annotated[
+            str,
+            Field(
+                description="what to check: a run id (32 hex chars), 'latest' (newest run of the default "
+                "experiment), a run name, or a model reference: 'game_winner_model@champion', "
+                "'game_winner_model/Production', 'models:/game_winner_model/3'",
+                min_length=1,
+                max_length=500,
+            ),
+        ] = "latest",
+        model_name: Annotated[
+            str | None,
+            Field(
+                description="check a registered model version instead of a run, e.g. 'game_winner_model' "
+                "(default model if only version_ref is given); leave run_or_model at 'latest'",
+                max_length=500,
+            ),
+        ] = None,
+        version_ref: Annotated[
+            str | None,
+            Field(
+                description="with model_name: a version number, alias or stage, e.g. '3', 'champion', "
+                "'Production' (default 'Production')",
+                max_length=200,
+            ),
+        ] = None,
+    ) -> Annotated[CallToolResult, AlignmentReport]:
+        """Do the Feast definitions match what a run or model version trained on? Maps every training
+        feature (plain or 'view:feature') to the Feast view defining it or reports it missing with the
+        closest Feast names, lists the relevant views' features the run did not use, flags dtype
+        mismatches where the run recorded types, and starts with a one-line verdict: ALIGNED, MISALIGNED
+        or UNKNOWN (the run recorded no feature list)."""
+        api = await backends.mlflow()
+        model_version = None
+        if model_name is not None or version_ref is not None:
+            if run_or_model.strip() != "latest":
+                raise InvalidArgument(
+                    "Pass either run_or_model, or model_name/version_ref, not both. E.g. "
+                    "run_or_model='game_winner_model@champion', or model_name='game_winner_model', "
+                    "version_ref='champion'."
+                )
+            name, ref = model_name or settings.default_model, version_ref or "Production"
+        elif looks_like_model_ref(run_or_model):
+            name, ref = parse_model_ref(run_or_model, settings.default_model)
+        else:
+            name = ref = None
+        if name is not None and ref is not None:
+            resolution, version, _ = await resolve_model_version(api, name, ref)
+            run_id = version.get("run_id") or ""
+            if not RUN_ID.match(run_id):
+                raise InvalidArgument(
+                    f"{name} v{resolution.version} records no source run, "
+                    "so its training features are unknown."
+                )
+            run = await resolve_run(api, run_id, settings.default_experiment)
+            model_version = f"{name} v{resolution.version} ({resolution.resolved_by} '{resolution.ref}')"
+        else:
+            run = await resolve_run(api, run_or_model, settings.default_experiment)
+        features = await run_features(api, run)
+        registry = await backends.feast()
+        report = check_alignment(features, registry.feature_index(), registry.view_features(), model_version)
+        status = run["info"].get("status")
+        if status and status != "FINISHED":
+            report.notes.append(f"the run's status is {status}")
+        return tool_result(report, alignment_text(report))
