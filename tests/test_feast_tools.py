@@ -61,7 +61,7 @@ async def error(client: Client, tool: str, **arguments: object) -> str:
 
 async def test_feast_tools_are_read_only_with_output_schemas(feast_client: Client) -> None:
     tools = {t.name: t for t in (await feast_client.list_tools()).tools}
-    assert FEAST_TOOLS <= set(tools)
+    assert set(tools) >= FEAST_TOOLS
     for name in FEAST_TOOLS:
         assert tools[name].output_schema, name
         assert tools[name].annotations.read_only_hint is True, name
@@ -230,9 +230,9 @@ async def test_huge_page_size_and_foreign_tokens_are_refused(feast_client: Clien
     assert "page_size" in await error(feast_client, "feast_list_entities", page_size=10**9)
     message = await error(feast_client, "feast_list_entities", page_token="not-a-token")
     assert "page_token" in message
-    token = (
-        await ok(feast_client, "feast_list_feature_views", page_size=1)
-    ).structured_content["next_page_token"]
+    token = (await ok(feast_client, "feast_list_feature_views", page_size=1)).structured_content[
+        "next_page_token"
+    ]
     assert "different query" in await error(feast_client, "feast_list_entities", page_token=token)
 
 

@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 
 SOURCE_REPO = Path(__file__).resolve().parents[2] / "feature_repo"
-OLD_REST_DAYS = '''        Field(
+OLD_REST_DAYS = """        Field(
             name="rest_days_home",
-            dtype=Int64,'''
+            dtype=Int64,"""
 OLD_AWAY_ELO = (
     '        Field(name="away_elo", dtype=Float64, description="Away team\'s ELO rating before the game."),'
 )
@@ -57,7 +57,7 @@ def older_features(source: str) -> str:
     return older.replace(
         OLD_AWAY_ELO,
         OLD_AWAY_ELO
-        + f'\n        Field(name="{REMOVED_FIELD}", dtype=Float64, description="Travel km of the home team."),',
+        + f'\n        Field(name="{REMOVED_FIELD}", dtype=Float64, description="Travel km, home team."),',
     )
 
 
