@@ -153,3 +153,10 @@ async def test_bad_version_references(client):
     )
     too_long = (await call(client, "mlflow_get_model_version", version_ref="x" * 10_000)).text
     assert "at most 500" in too_long
+
+
+async def test_conflicts_are_only_those_that_involve_the_answer(client):
+    archived = await ok(client, "mlflow_get_model_version", version_ref="1")
+    assert archived.data["resolution"]["conflicts"] == []
+    champion = await ok(client, "mlflow_get_model_version", version_ref="champion")
+    assert len(champion.data["resolution"]["conflicts"]) == 1

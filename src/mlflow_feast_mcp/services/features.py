@@ -60,7 +60,7 @@ def _importances(payload: Any) -> dict[str, float]:
             return {str(k): float(v) for k, v in inner.items() if isinstance(v, (int, float))}
         payload = inner
     if isinstance(payload, list):
-        return parse_top_features(json.dumps(payload))
+        return {k: v for k, v in parse_top_features(json.dumps(payload)).items() if v is not None}
     return {}
 
 
@@ -138,13 +138,10 @@ async def run_features(api: MlflowApi, run: Json) -> RunFeatures:
         notes.append(f"feature_count param says {logged_count} but the list has {len(features)}")
 
     importances = _importances(await read_json_artifact(api, run_id, IMPORTANCES_JSON))
+    logged_top = parse_top_features(params.get("top_features"))
     if not importances:
-        importances = {
-            k: v for k, v in parse_top_features(params.get("top_features")).items() if v == v
-        }  # v == v drops NaN
-    top = [name for name, _ in sorted(importances.items(), key=lambda kv: -kv[1])][:10]
-    if not top and params.get("top_features"):
-        top = list(parse_top_features(params["top_features"]))[:10]
+        importances = {k: v for k, v in logged_top.items() if v is not None}
+    top = [name for name, _ in sorted(importances.items(), key=lambda kv: -kv[1])][:10] or list(logged_top)[:10]
     return RunFeatures(
         run_id=run_id,
         run_name=run_name_of(run),

@@ -158,7 +158,9 @@ async def resolve_model_version(api: MlflowApi, model_name: str, ref: str) -> tu
     for other_stage, conventional in STAGE_ALIASES.items():
         holders = [int(v["version"]) for v in versions if (v.get("current_stage") or "None") == other_stage]
         for alias, target in aliases.items():
-            if alias.lower() in conventional and holders and target not in holders:
+            # Only disagreements that involve the answer: its stage or its alias.
+            involved = target == number or number in holders
+            if alias.lower() in conventional and holders and target not in holders and involved:
                 conflicts.append(
                     f"alias '{alias}' points at v{target} but stage {other_stage} holds "
                     + ", ".join(f"v{h}" for h in holders)

@@ -116,8 +116,11 @@ def fold_feature_parts(params: dict[str, str], expected_count: int | None = None
     return by_item
 
 
-def parse_top_features(text: str | None) -> dict[str, float]:
-    """`top_features` as name -> importance; accepts JSON (dict or list) or 'name:0.12, ...'."""
+def parse_top_features(text: str | None) -> dict[str, float | None]:
+    """`top_features` as name -> importance (None when only names were logged), best first.
+
+    Accepts JSON (a dict, a list of {feature, importance}, of [name, value] pairs or of names) or
+    plain text like 'home_elo:0.12, rest_days:0.08'."""
     if not text:
         return {}
     import json
@@ -126,33 +129,31 @@ def parse_top_features(text: str | None) -> dict[str, float]:
         parsed: Any = json.loads(text)
     except ValueError:
         parsed = None
-    out: dict[str, float] = {}
+    pairs: list[tuple[str, Any]] = []
     if isinstance(parsed, dict):
-        for k, v in parsed.items():
-            if isinstance(v, (int, float)):
-                out[str(k)] = float(v)
-        return out
-    if isinstance(parsed, list):
+        pairs = list(parsed.items())
+    elif isinstance(parsed, list):
         for item in parsed:
             if isinstance(item, dict):
-                name = item.get("feature") or item.get("name")
-                value = item.get("importance", item.get("value"))
-                if name is not None and isinstance(value, (int, float)):
-                    out[str(name)] = float(value)
+                pairs.append((item.get("feature") or item.get("name"), item.get("importance", item.get("value"))))
             elif isinstance(item, (list, tuple)) and len(item) == 2:
-                out[str(item[0])] = float(item[1])
-            elif isinstance(item, str):
-                out[item] = float("nan")
-        return {k: v for k, v in out.items()}
-    for chunk in re.split(r"[,;\n]", text):
-        name, sep, value = chunk.strip().rpartition(":")
-        if not sep:
-            name, sep, value = chunk.strip().rpartition("=")
+                pairs.append((item[0], item[1]))
+            else:
+                pairs.append((item, None))
+    else:
+        for chunk in re.split(r"[,;\n]", text):
+            name, sep, value = chunk.strip().rpartition(":")
+            if not sep:
+                name, sep, value = chunk.strip().rpartition("=")
+            pairs.append((name, value) if sep else (chunk.strip(), None))
+    out: dict[str, float | None] = {}
+    for name, value in pairs:
+        if name in (None, ""):
+            continue
         try:
-            out[name.strip().strip("'\"")] = float(value)
-        except ValueError:
-            if chunk.strip():
-                out[chunk.strip()] = float("nan")
+            out[str(name).strip().strip("'\"")] = float(value) if value is not None else None
+        except (TypeError, ValueError):
+            out[str(name).strip()] = None
     return out
 
 
