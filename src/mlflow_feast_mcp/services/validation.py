@@ -385,7 +385,8 @@ def check_comparison(changes: RunChanges | None, reason: str | None) -> Check:
     if test and test.delta is not None:
         evidence["test_accuracy_delta"] = test.delta
         parts.append(f"test_accuracy {test.previous} -> {test.current} ({test.delta:+g})")
-    parts.append(f"{len(changes.param_changes)} params changed")
+    n = len(changes.param_changes)
+    parts.append(f"{n} param{'' if n == 1 else 's'} changed")
     parts.append(f"features +{_count(changes.features_added)} -{_count(changes.features_removed)}")
     if test and test.delta is not None and test.delta < -ACCURACY_DROP:
         return Check(
