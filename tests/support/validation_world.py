@@ -31,7 +31,8 @@ def log_validation_world(uri: str, scratch: Path) -> ValidationWorld:
     from mlflow.entities import Metric, Param
     from mlflow.tracking import MlflowClient
 
-    client = MlflowClient(tracking_uri=uri)
+    # registry_uri explicitly: an in-process mlflow.set_registry_uri elsewhere must not redirect us
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     exp_id = client.create_experiment(EXPERIMENT)
     world = ValidationWorld(uri=uri, experiment_id=exp_id)
     client.create_registered_model(MODEL)
