@@ -1,5 +1,7 @@
-"""Smaller tool definitions. pydantic puts a generated `title` on every schema node; clients pay
-for them in tokens on every `tools/list` and they say nothing the property name does not."""
+"""Smaller tool definitions. Clients pay for `tools/list` in tokens on every conversation, so the
+generated noise goes: pydantic's `title` on every node, and `anyOf: [{type: X}, {type: null}]`
+for optional scalars, which says the same as `type: [X, "null"]`. Validation uses the models, not
+these schemas, so nothing about what is accepted or returned changes."""
 
 from __future__ import annotations
 
@@ -8,21 +10,36 @@ from typing import Any
 from mcp.server import MCPServer
 
 
-def strip_titles(schema: Any) -> Any:
+def _collapse_nullable(node: dict[str, Any]) -> dict[str, Any]:
+    options = node.get("anyOf")
+    if not isinstance(options, list) or len(options) != 2:
+        return node
+    null = [o for o in options if o == {"type": "null"}]
+    other = [o for o in options if o != {"type": "null"}]
+    if len(null) != 1 or not isinstance(other[0].get("type"), str) or "$ref" in other[0]:
+        return node
+    merged = {k: v for k, v in node.items() if k != "anyOf"}
+    merged.update(other[0])
+    merged["type"] = [other[0]["type"], "null"]
+    return merged
+
+
+def compact_schema(schema: Any) -> Any:
     if isinstance(schema, dict):
-        return {
-            key: strip_titles(value)
+        node = {
+            key: compact_schema(value)
             for key, value in schema.items()
             if not (key == "title" and isinstance(value, str))
         }
+        return _collapse_nullable(node)
     if isinstance(schema, list):
-        return [strip_titles(item) for item in schema]
+        return [compact_schema(item) for item in schema]
     return schema
 
 
 def compact_tool_schemas(mcp: MCPServer) -> None:
-    """Strip generated titles from every tool's input and output schema (validation uses the models)."""
+    """Compact every tool's input and output schema in place."""
     for tool in mcp._tool_manager.list_tools():
-        tool.parameters = strip_titles(tool.parameters)
+        tool.parameters = compact_schema(tool.parameters)
         if tool.output_schema is not None:
-            tool.__dict__["output_schema"] = strip_titles(tool.output_schema)
+            tool.__dict__["output_schema"] = compact_schema(tool.output_schema)
