@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -120,13 +121,21 @@ async def test_no_tool_writes_to_mlflow_or_feast(mlflow_server, world, request, 
             **{f"feast repo {repo.name}": tree_snapshot(repo) for repo in repos},
         }
 
+    phases: dict[str, float] = {}
+    started = time.monotonic()
     before = snapshot()
+    phases["snapshot"] = time.monotonic() - started
     assert before["mlflow db"]["runs"], "the MLflow world is empty: nothing to protect"
+    started = time.monotonic()
     listed, answered = await call_everything(Settings(tracking_uri=world.uri, feast_repo=feast_repo), world)
+    phases["REST + file registry"] = time.monotonic() - started
     missing = listed - answered
     assert not missing, f"tools that never answered (the read-only proof misses them): {missing}"
+    started = time.monotonic()
     if len(repos) > 1:  # the SQL registry too
         await call_everything(Settings(tracking_uri=world.uri, feast_repo=repos[1]), world)
+    phases["SQL registry"] = time.monotonic() - started
+    started = time.monotonic()
     # MlflowClient straight on the SQLite file: store initialisation must not write either.
     await call_everything(
         Settings(
@@ -134,6 +143,7 @@ async def test_no_tool_writes_to_mlflow_or_feast(mlflow_server, world, request, 
         ),
         world,
     )
+    phases["MlflowClient on SQLite"] = time.monotonic() - started
     after = snapshot()
     for part in before:
         if part == "mlflow db":
@@ -144,5 +154,6 @@ async def test_no_tool_writes_to_mlflow_or_feast(mlflow_server, world, request, 
     print(
         f"\nread-only: {len(listed)} tools over REST, MlflowClient/SQLite and both Feast registries; "
         f"{sum(len(r) for r in before['mlflow db'].values())} MLflow rows, "
-        f"{sum(len(before[p]) for p in before if p.startswith('feast'))} Feast files unchanged"
+        f"{sum(len(before[p]) for p in before if p.startswith('feast'))} Feast files unchanged; "
+        + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items())
     )
