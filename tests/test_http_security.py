@@ -164,3 +164,17 @@ def test_non_loopback_bind_without_token_is_refused(world, tmp_path, host):
     assert "Refusing to serve on non-loopback address" in proc.stderr
     assert "MLFLOW_FEAST_MCP_TOKEN" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_non_loopback_bind_with_token_is_allowed_and_explains_allowed_hosts(tmp_path, capsys):
+    from mlflow_feast_mcp.server.app import build_server
+    from mlflow_feast_mcp.server.config import Settings
+    from mlflow_feast_mcp.server.http import http_app
+
+    mcp = build_server(Settings(feast_repo=tmp_path / "none"))
+    assert http_app(mcp, "0.0.0.0", 8123, TOKEN, []) is not None
+    assert "MLFLOW_FEAST_MCP_ALLOWED_HOSTS" in capsys.readouterr().err
+    http_app(build_server(Settings(feast_repo=tmp_path / "none")), "0.0.0.0", 8123, TOKEN, ["me:8123"])
+    assert capsys.readouterr().err == ""
+    with pytest.raises(SystemExit, match="Refusing"):
+        http_app(build_server(Settings(feast_repo=tmp_path / "none")), "10.1.2.3", 8123, None, [])

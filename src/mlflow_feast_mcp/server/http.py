@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import sys
 
 from mcp.server import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
@@ -61,10 +62,17 @@ def http_app(
             f"Refusing to serve on non-loopback address {host} without a token: set MLFLOW_FEAST_MCP_TOKEN "
             "(clients then send 'Authorization: Bearer <token>'), or bind 127.0.0.1."
         )
+    hosts = allowed_hosts_for(host, port, extra_hosts)
+    if not is_loopback(host) and not extra_hosts:
+        print(
+            f"mlflow-feast-mcp: bound to {host}; DNS-rebinding protection accepts only the Host headers "
+            f"{', '.join(hosts)}. Add the names clients use: MLFLOW_FEAST_MCP_ALLOWED_HOSTS=myhost:{port}",
+            file=sys.stderr,
+        )
     security = TransportSecuritySettings(
         enable_dns_rebinding_protection=True,
-        allowed_hosts=allowed_hosts_for(host, port, extra_hosts),
-        allowed_origins=[f"http://{h}" for h in allowed_hosts_for(host, port, extra_hosts)],
+        allowed_hosts=hosts,
+        allowed_origins=[f"http://{h}" for h in hosts],
     )
     app: Starlette = mcp.streamable_http_app(
         streamable_http_path="/mcp",
