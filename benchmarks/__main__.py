@@ -1,0 +1,285 @@
+"""`python -m benchmarks [--quick] [--json OUT] [--only SECTIONS] [--no-peers]`: seeds (first time) and
+serves the demo store, measures this server and its peers, prints a markdown table and writes JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from . import bench_cold, bench_concurrency, bench_latency, bench_peers, bench_profile, bench_questions
+from .bench_common import BUDGET, CHARS_PER_TOKEN, RESULTS, demo_store, load_average, log, stdio_params
+
+SECTIONS = ("profile", "cold", "latency", "questions", "concurrency", "peers", "scale")
+TARGETS = {
+    "initialize_s": 1.0,
+    "first_mlflow_s": 1.5,
+    "warm_ratio": 2.0,
+    "tokens_vs_best_peer": 1 / 3,
+    "budget_chars": BUDGET,
+    "peak_mb_100k": 400,
+}
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    p.add_argument("--quick", action="store_true", help="few repetitions (minutes, for a smoke run)")
+    p.add_argument("--json", type=Path, default=RESULTS / "latest.json", help="JSON output path")
+    p.add_argument("--store", type=Path, default=RESULTS / "store", help="demo store folder (seeded once)")
+    p.add_argument("--small-seed", action="store_true", help="seed with fewer estimators (faster)")
+    p.add_argument("--only", default=",".join(SECTIONS), help=f"comma list of {', '.join(SECTIONS)}")
+    p.add_argument("--no-peers", action="store_true", help="skip the peer MCP servers")
+    p.add_argument("--markdown", type=Path, help="also write the tables to this markdown file")
+    return p.parse_args(argv)
+
+
+async def measure(store, args: argparse.Namespace, only: set[str]) -> dict[str, Any]:
+    n_cold = 3 if args.quick else 5
+    n_warm = 8 if args.quick else 40
+    repeats = 2 if args.quick else 5
+    levels = [1, 10, 50]
+    per_client = 4 if args.quick else 20
+    out: dict[str, Any] = {}
+    if "profile" in only:
+        out["profile"] = bench_profile.import_profile()
+    if "cold" in only:
+        out["cold"] = await bench_cold.run(store, n_cold)
+    if "latency" in only:
+        out["latency"] = await bench_latency.run(store, n_warm)
+    if "questions" in only:
+        log("seed questions through this server (stdio) ...")
+        out["questions"] = await bench_questions.run_ours(store, stdio_params(store), repeats)
+        bench_questions.log_answers("mlflow-feast-mcp", out["questions"])
+    if "concurrency" in only:
+        log(f"HTTP concurrency {levels} x {per_client} calls ...")
+        out["concurrency"] = await bench_concurrency.run(store, levels, per_client)
+    if "peers" in only and not args.no_peers:
+        out["peers"] = await bench_peers.run(store, n_cold, repeats)
+    if "scale" in only:
+        out["scale"] = scale_results()
+    return out
+
+
+def scale_results() -> dict[str, Any]:
+    """The 10k/100k-run figures come from benchmarks/seed_scale.py + scale_search.py (another
+    module's job); we read what they wrote."""
+    here = Path(__file__).resolve().parent
+    found = sorted(RESULTS.glob("scale*.json"))
+    if not (here / "scale_search.py").exists() and not found:
+        return {"skipped": "benchmarks/scale_search.py is not present: no 10k/100k-run figures"}
+    if not found:
+        return {"skipped": "run `python -m benchmarks.seed_scale` and `python -m benchmarks.scale_search` first"}
+    return {p.name: json.loads(p.read_text()) for p in found}
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables
+
+
+def _f(value: Any, digits: int = 2, unit: str = "") -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}{unit}"
+    return f"{value}{unit}"
+
+
+def _ms(stat: dict | None) -> str:
+    if not stat or "p50" not in stat:
+        return "n/a" if not stat or "error" not in stat else "error"
+    return f"{stat['p50']:.1f} / {stat['p95']:.1f}"
+
+
+def tables(data: dict[str, Any]) -> str:
+    r = data["results"]
+    lines: list[str] = []
+    add = lines.append
+    env = data["environment"]
+    add(f"Measured {env['when']} on {env['cpus']} CPUs, load average before/after "
+        f"{env['load_before']} / {env['load_after']}; mode {'quick' if env['quick'] else 'full'}. "
+        f"~tokens = chars / {CHARS_PER_TOKEN}.")  # fmt: skip
+    add("")
+    peers = r.get("peers", {})
+    if "cold" in r:
+        add("### Cold start over stdio (median, seconds from spawn)")
+        add("")
+        add("| server | initialize answered | first MLflow answer | first Feast answer |")
+        add("| --- | --- | --- | --- |")
+        m = r["cold"]["median"]
+        add(f"| mlflow-feast-mcp | {_f(m['initialize_s'])} | {_f(m['first_mlflow_s'])} | {_f(m['first_feast_s'])} |")
+        for name, label in (("builtin", "MLflow built-in `mlflow mcp run`"), ("kkruglik", "kkruglik mlflow-mcp")):
+            cold = peers.get(name, {}).get("cold")
+            if cold:
+                pm = cold["median"]
+                add(f"| {label} | {_f(pm['initialize_s'])} | {_f(pm['first_mlflow_s'])} | cannot answer (no Feast) |")
+        add("")
+    if "latency" in r:
+        add("### Warm latency per tool, p50 / p95 ms (same run, same store)")
+        add("")
+        add("Raw = the same data read directly: the tool's own MLflow REST requests replayed with httpx "
+            "(MLflow tools), `FeatureStore` registry calls (Feast tools); `MlflowClient` doing the natural "
+            "equivalent calls shown beside. Ratio = server p50 / raw p50.")
+        add("")
+        add("| tool | MLflow round trips | response chars | raw REST / FeatureStore | MlflowClient | "
+            "stdio | HTTP | ratio stdio | ratio HTTP |")
+        add("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+        for tool, row in r["latency"]["tools"].items():
+            raw = row.get("feature_store") if row["kind"] == "feast" else row.get("rest_replay")
+            add(f"| `{tool}` | {row['round_trips']} | {row['response']['chars']:,} | {_ms(raw)} | "
+                f"{_ms(row.get('mlflow_client'))} | {_ms(row.get('stdio'))} | {_ms(row.get('http'))} | "
+                f"{_f(row.get('ratio_stdio'))} | {_f(row.get('ratio_http'))} |")  # fmt: skip
+        add("")
+    if "questions" in r:
+        add("### Seed questions: calls, response size (text content the model reads) and latency")
+        add("")
+        add("| question | mlflow-feast-mcp | kkruglik mlflow-mcp | MLflow built-in | ours / best peer |")
+        add("| --- | --- | --- | --- | --- |")
+        for qid, text in bench_questions.QUESTIONS.items():
+            mine = r["questions"].get(qid, {})
+            cells = [_answer_cell(mine)]
+            best = None
+            for name in ("kkruglik", "builtin"):
+                a = peers.get(name, {}).get("questions", {}).get(qid)
+                cells.append(_answer_cell(a) if a else "not run")
+                if a and a.get("answerable") and a.get("holds_expected_facts"):
+                    best = a["chars"] if best is None else min(best, a["chars"])
+            ratio = (f"{mine['chars'] / best:.2f}" if best and mine.get("answerable") else
+                     "no peer answers")  # fmt: skip
+            add(f"| {text} | " + " | ".join(cells) + f" | {ratio} |")
+        add("")
+        for name, label in (("kkruglik", "kkruglik mlflow-mcp"), ("builtin", "MLflow built-in")):
+            p = peers.get(name, {})
+            if "tool_count" in p:
+                add(f"- {label}: {p['tool_count']} tools, tools/list {p['tools_list_chars']:,} chars.")
+        if "peers" in r and "versions" in peers:
+            add(f"- peers from `{peers['venv']}`: " + ", ".join(f"{k} {v}" for k, v in peers["versions"].items()))
+        if "skipped" in peers:
+            add(f"- peers skipped: {peers['skipped']}")
+        add("")
+    if "concurrency" in r:
+        c = r["concurrency"]
+        add(f"### HTTP concurrency (mix: {', '.join(c['mix'])}; {c['calls_per_client']} calls per client)")
+        add("")
+        add("| clients | calls/s | p50 ms | p95 ms | errors | server RSS MB |")
+        add("| --- | --- | --- | --- | --- | --- |")
+        for row in c["levels"].values():
+            add(f"| {row['clients']} | {row['calls_per_s']} | {row['latency_ms'].get('p50')} | "
+                f"{row['latency_ms'].get('p95')} | {row['errors']} | {row['server_rss_mb']} |")
+        add(f"\nServer peak RSS (VmHWM) over the run: {c.get('server_peak_rss_mb')} MB.")
+        add("")
+    if "profile" in r:
+        p = r["profile"]
+        add(f"### Start path imports (`python -X importtime`): {p['total_import_ms']:.0f} ms; "
+            f"imports mlflow: {p['imports_mlflow']}, imports feast: {p['imports_feast']}")
+        add("")
+        add(", ".join(f"{h['module']} {h['cumulative_ms']:.0f} ms" for h in p["heaviest"][:8]))
+        add("")
+    add("### Targets")
+    add("")
+    add("| target | measured | met |")
+    add("| --- | --- | --- |")
+    for row in data["targets"]:
+        add(f"| {row['target']} | {row['measured']} | {row['met']} |")
+    return "\n".join(lines)
+
+
+def _answer_cell(a: dict | None) -> str:
+    if not a:
+        return "n/a"
+    if not a.get("answerable"):
+        return f"cannot answer ({a.get('reason')})"
+    flag = "" if a.get("holds_expected_facts") else " (facts missing)"
+    return f"{a['calls']} calls, {a['chars']:,} ch (~{a['tokens']:,} tok), {a['latency_ms_p50']} ms{flag}"
+
+
+def targets(r: dict[str, Any]) -> list[dict[str, str]]:
+    out = []
+
+    def row(target: str, measured: str, met: bool | None) -> None:
+        out.append({"target": target, "measured": measured, "met": "n/a" if met is None else ("yes" if met else "NO")})
+
+    cold = r.get("cold", {}).get("median", {})
+    if cold:
+        row("initialize < 1.0 s", f"{_f(cold.get('initialize_s'))} s",
+            cold.get("initialize_s") is not None and cold["initialize_s"] < TARGETS["initialize_s"])
+        row("first MLflow answer < 1.5 s from spawn", f"{_f(cold.get('first_mlflow_s'))} s",
+            cold.get("first_mlflow_s") is not None and cold["first_mlflow_s"] < TARGETS["first_mlflow_s"])
+    lat = r.get("latency", {}).get("tools", {})
+    if lat:
+        for transport in ("stdio", "http"):
+            ratios = {t: row_[f"ratio_{transport}"] for t, row_ in lat.items() if row_.get(f"ratio_{transport}")}
+            worst = max(ratios.items(), key=lambda kv: kv[1]) if ratios else None
+            over = sorted(t for t, v in ratios.items() if v >= TARGETS["warm_ratio"])
+            row(f"warm p50 < 2x raw ({transport})",
+                f"{sum(v < 2 for v in ratios.values())}/{len(ratios)} tools under 2x; worst {worst[0]} {worst[1]}x"
+                + (f"; over: {', '.join(over)}" if over else ""),
+                not over if ratios else None)  # fmt: skip
+    qs = r.get("questions", {})
+    peers = r.get("peers", {})
+    if qs:
+        verdicts, met = [], True
+        for qid, mine in qs.items():
+            best = None
+            for name in ("kkruglik", "builtin"):
+                a = peers.get(name, {}).get("questions", {}).get(qid)
+                if a and a.get("answerable") and a.get("holds_expected_facts"):
+                    best = a["chars"] if best is None else min(best, a["chars"])
+            if best is None:
+                verdicts.append(f"{qid.split('_')[0]}: no peer answers")
+                continue
+            ratio = mine["chars"] / best
+            met &= ratio <= TARGETS["tokens_vs_best_peer"]
+            verdicts.append(f"{qid.split('_')[0]}: {ratio:.2f}")
+        row("tokens per question <= 1/3 of best peer", "; ".join(verdicts), met if peers.get("kkruglik") else None)
+    sizes = [row_["response"]["chars"] for row_ in lat.values()] + [
+        c for a in qs.values() if a.get("answerable") for c in [a.get("largest_response_chars", 0)]
+    ]
+    if sizes:
+        row("no response over 20,000 chars", f"largest {max(sizes):,} chars", max(sizes) <= BUDGET)
+    scale = r.get("scale", {})
+    peak = None
+    for value in scale.values() if isinstance(scale, dict) else []:
+        if isinstance(value, dict):
+            peak = value.get("peak_rss_mb") or value.get("server_peak_rss_mb") or peak
+    row("peak memory < 400 MB at 100,000 runs", f"{peak} MB" if peak else scale.get("skipped", "not measured"),
+        (peak < TARGETS["peak_mb_100k"]) if peak else None)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    only = {s.strip() for s in args.only.split(",") if s.strip()}
+    if unknown := only - set(SECTIONS):
+        raise SystemExit(f"unknown sections: {', '.join(sorted(unknown))}")
+    env = {
+        "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "load_before": load_average(),
+        "quick": args.quick,
+    }
+    t0 = time.monotonic()
+    with demo_store(args.store, small=args.small_seed) as store:
+        results = anyio.run(measure, store, args, only)
+    env["load_after"] = load_average()
+    env["duration_s"] = round(time.monotonic() - t0, 1)
+    data = {"environment": env, "results": results, "targets": targets(results)}
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(data, indent=2, default=str))
+    table = tables(data)
+    print(table)
+    if args.markdown:
+        args.markdown.write_text(table + "\n")
+    log(f"\nJSON: {args.json}  ({env['duration_s']} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
