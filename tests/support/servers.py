@@ -53,11 +53,18 @@ class MlflowServer:
         )
         self.proc = subprocess.Popen(
             [
-                str(mlflow), "server",
-                "--backend-store-uri", f"sqlite:///{self.db}",
+                str(mlflow),
+                "server",
+                "--backend-store-uri",
+                f"sqlite:///{self.db}",
                 *artifacts,
-                "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1",
-            ],  # fmt: skip
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                "1",
+            ],
             stdout=open(self.root / "server.log", "ab"),
             stderr=subprocess.STDOUT,
             env={**os.environ, "MLFLOW_ENABLE_WORKSPACES": "false"},
@@ -67,11 +74,15 @@ class MlflowServer:
         return self
 
     def stop(self) -> None:
+        """SIGINT first (mlflow's server ignores SIGTERM until its workers time out), then SIGKILL."""
         if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, 15)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, 9)
-                self.proc.wait(10)
+            for signal_number, grace in ((2, 3), (9, 10)):
+                try:
+                    os.killpg(self.proc.pid, signal_number)
+                    self.proc.wait(grace)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+                except ProcessLookupError:
+                    break
         self.proc = None

@@ -105,7 +105,7 @@ def register(mcp: MCPServer, backends: Backends) -> None:
         uri = f"mlflow://runs/{run_id}"
 
         async def read() -> str:
-            from ..tools.runs import build_run_detail
+            from ..services.run_detail import build_run_detail
 
             api = await backends.mlflow()
             run = await resolve_run(api, run_id, settings.default_experiment)

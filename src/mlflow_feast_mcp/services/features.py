@@ -141,7 +141,9 @@ async def run_features(api: MlflowApi, run: Json) -> RunFeatures:
     logged_top = parse_top_features(params.get("top_features"))
     if not importances:
         importances = {k: v for k, v in logged_top.items() if v is not None}
-    top = [name for name, _ in sorted(importances.items(), key=lambda kv: -kv[1])][:10] or list(logged_top)[:10]
+    top = [name for name, _ in sorted(importances.items(), key=lambda kv: -kv[1])][:10] or list(logged_top)[
+        :10
+    ]
     return RunFeatures(
         run_id=run_id,
         run_name=run_name_of(run),

@@ -23,8 +23,7 @@ async def resolve_experiment(api: MlflowApi, ref: str) -> Json:
         found = await api.get_experiment(ref)
     if found is not None:
         return found
-    names: list[str] = []
-    page, token = await api.search_experiments(None, 1000, None, "ALL")
+    page, _ = await api.search_experiments(None, 1000, None, "ALL")
     names = [e["name"] for e in page]
     lowered = [e for e in page if e["name"].lower() == ref.lower()]
     if len(lowered) == 1:

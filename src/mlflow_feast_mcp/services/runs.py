@@ -135,7 +135,9 @@ def parse_top_features(text: str | None) -> dict[str, float | None]:
     elif isinstance(parsed, list):
         for item in parsed:
             if isinstance(item, dict):
-                pairs.append((item.get("feature") or item.get("name"), item.get("importance", item.get("value"))))
+                pairs.append(
+                    (item.get("feature") or item.get("name"), item.get("importance", item.get("value")))
+                )
             elif isinstance(item, (list, tuple)) and len(item) == 2:
                 pairs.append((item[0], item[1]))
             else:

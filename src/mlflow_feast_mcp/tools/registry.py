@@ -3,6 +3,7 @@ one version resolved from a number, alias, stage or 'latest'."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated
 
 from mcp.server import MCPServer
@@ -149,10 +150,8 @@ def register(mcp: MCPServer, backends: Backends) -> None:
         for v in window[page.skip :]:
             row = VersionRow(**version_info(v, aliases).model_dump())
             if row.run_id and RUN_ID.match(row.run_id):
-                try:
+                with contextlib.suppress(MlflowMissing):  # a deleted source run: no metrics to show
                     row.metrics = summarize_run(await api.get_run(row.run_id)).metrics
-                except MlflowMissing:
-                    pass
             rows.append(row)
         answer = budgeted_page(
             "mlflow_get_registered_model",

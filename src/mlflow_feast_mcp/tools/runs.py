@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Annotated
 
 from mcp.server import MCPServer
@@ -15,20 +14,12 @@ from ..core.paging import decode_page_token, query_scope
 from ..core.render import render, table
 from ..core.results import tool_result
 from ..server.backends import Backends
-from ..services.artifacts import list_dir
+from ..services.comparison import RunComparison, compare_runs
 from ..services.features import RunFeatures, run_features
+from ..services.metric_history import MetricHistory, summarize_history
 from ..services.mlflow_lookup import resolve_experiment, resolve_run
-from ..services.registry import VersionInfo, version_info
-from ..services.runs import (
-    FEATURE_PART,
-    KEY_METRICS,
-    RunSummary,
-    fold_feature_parts,
-    metrics_of,
-    params_of,
-    summarize_run,
-    useful_tags,
-)
+from ..services.run_detail import RunDetail, build_run_detail, fit_run_detail
+from ..services.runs import KEY_METRICS, RunSummary, metrics_of, summarize_run
 from .common import READ_ONLY, PageInfo, PageToken, ResponseFormat, RunRef, budgeted_page
 
 ExperimentRef = Annotated[
@@ -59,76 +50,6 @@ class RunSearchPage(PageInfo):
     experiment_id: str
     order_by: list[str]
     runs: list[RunSummary]
-
-
-class RunDataset(BaseModel):
-    name: str | None = None
-    digest: str | None = None
-    source_type: str | None = None
-    context: str | None = None
-
-
-class RunDetail(RunSummary):
-    experiment: str | None = None
-    end_time: str | None = None
-    duration_s: float | None = None
-    params: dict[str, str] = Field({}, description="all params except features_part* (folded into features)")
-    features: list[str] = Field([], description="features_part* params folded in order")
-    tags: dict[str, str] = {}
-    artifacts: list[str] = Field([], description="top-level artifact paths; directories end with '/'")
-    registered_versions: list[str] = Field([], description="'model vN (stage)' registered from this run")
-    datasets: list[RunDataset] = []
-    notes: list[str] = []
-
-
-class ParamChange(BaseModel):
-    param: str
-    values: list[str | None]
-
-
-class MetricDelta(BaseModel):
-    metric: str
-    values: list[float | int | None]
-    delta_vs_first: list[float | int | None]
-
-
-class FeatureDiff(BaseModel):
-    run_id: str
-    added: list[str] = []
-    removed: list[str] = []
-
-
-class RunComparison(BaseModel):
-    runs: list[RunSummary]
-    param_changes: list[ParamChange]
-    unchanged_params: int
-    metric_deltas: list[MetricDelta]
-    feature_sources: list[str]
-    feature_changes: list[FeatureDiff] = Field(description="features added/removed against the first run")
-    importance_shifts: dict[str, list[float | None]] = Field(
-        {}, description="importance per run for the first run's top features"
-    )
-    truncated: bool = False
-
-
-class MetricPoint(BaseModel):
-    step: int
-    value: float | int
-    time: str | None = None
-
-
-class MetricHistory(BaseModel):
-    run_id: str
-    metric: str
-    points: int
-    first: MetricPoint | None = None
-    last: MetricPoint | None = None
-    min: MetricPoint | None = None
-    max: MetricPoint | None = None
-    series: list[MetricPoint] = Field(
-        description="downsampled; always holds the first, last, min and max points"
-    )
-    downsampled: bool = False
 
 
 def _experiment_row(e: dict) -> ExperimentRow:
@@ -171,18 +92,6 @@ def _runs_text(answer: RunSearchPage) -> str:
     if answer.hint:
         lines.append(answer.hint)
     return "\n".join(lines)
-
-
-def _downsample(points: list[dict], limit: int) -> tuple[list[int], bool]:
-    """Indexes of at most `limit` evenly spaced points plus the first, last, min and max."""
-    n = len(points)
-    if n <= limit:
-        return list(range(n)), False
-    values = [float(p.get("value", math.nan)) for p in points]
-    keep = {0, n - 1, values.index(min(values)), values.index(max(values))}
-    slots = max(limit - len(keep), 1)
-    keep.update(round(i * (n - 1) / (slots - 1 or 1)) for i in range(slots))
-    return sorted(keep)[: max(limit, 4)], True
 
 
 def register(mcp: MCPServer, backends: Backends) -> None:
@@ -293,7 +202,7 @@ def register(mcp: MCPServer, backends: Backends) -> None:
         api = await backends.mlflow()
         run = await resolve_run(api, run_id, settings.default_experiment)
         detail = await build_run_detail(api, run, response_format == "detailed")
-        return tool_result(_fit_run_detail(detail, settings.response_budget))
+        return tool_result(fit_run_detail(detail, settings.response_budget))
 
     @mcp.tool(annotations=READ_ONLY, structured_output=True)
     async def mlflow_get_run_features(run_id: RunRef) -> Annotated[CallToolResult, RunFeatures]:
@@ -319,51 +228,7 @@ def register(mcp: MCPServer, backends: Backends) -> None:
         removed, and how the baseline's top features' importances shifted."""
         api = await backends.mlflow()
         runs = [await resolve_run(api, ref, settings.default_experiment) for ref in run_ids]
-        features = [await run_features(api, run) for run in runs]
-        params = [{k: v for k, v in params_of(r).items() if not FEATURE_PART.match(k)} for r in runs]
-        metrics = [metrics_of(r) for r in runs]
-        keys = sorted({k for p in params for k in p})
-        changes = [
-            ParamChange(param=k, values=[clip(p[k], 200) if k in p else None for p in params])
-            for k in keys
-            if len({p.get(k) for p in params}) > 1
-        ]
-        metric_keys = list(KEY_METRICS) + sorted({k for m in metrics for k in m} - set(KEY_METRICS))
-        deltas = []
-        for key in metric_keys:
-            values = [m.get(key) for m in metrics]
-            if all(v is None for v in values):
-                continue
-            base = values[0]
-            deltas.append(
-                MetricDelta(
-                    metric=key,
-                    values=values,
-                    delta_vs_first=[
-                        round_number(v - base) if v is not None and base is not None else None for v in values
-                    ],
-                )
-            )
-        base_features = features[0].features
-        diffs = [
-            FeatureDiff(
-                run_id=f.run_id,
-                added=[x for x in f.features if x not in set(base_features)],
-                removed=[x for x in base_features if x not in set(f.features)],
-            )
-            for f in features[1:]
-        ]
-        shifts = {name: [f.importances.get(name) for f in features] for name in features[0].top_features[:10]}
-        answer = RunComparison(
-            runs=[summarize_run(r) for r in runs],
-            param_changes=changes,
-            unchanged_params=len(keys) - len(changes),
-            metric_deltas=deltas,
-            feature_sources=[f"{f.run_id[:8]}: {f.source} ({f.feature_count})" for f in features],
-            feature_changes=diffs,
-            importance_shifts=shifts,
-        )
-        return tool_result(answer)
+        return tool_result(await compare_runs(api, runs))
 
     @mcp.tool(annotations=READ_ONLY, structured_output=True)
     async def mlflow_get_metric_history(
@@ -388,114 +253,9 @@ def register(mcp: MCPServer, backends: Backends) -> None:
                 "Metrics logged: " + (", ".join(sorted(known)) or "none") + ".",
             )
         raw = await api.get_metric_history(run["info"]["run_id"], metric_key)
-        raw.sort(key=lambda p: (int(p.get("step", 0)), int(p.get("timestamp", 0))))
-
-        def point(p: dict) -> MetricPoint:
-            return MetricPoint(
-                step=int(p.get("step", 0)),
-                value=round_number(float(p.get("value", math.nan))),
-                time=iso_from_ms(p.get("timestamp")),
-            )
-
-        values = [float(p.get("value", math.nan)) for p in raw]
-        keep, downsampled = _downsample(raw, max_points)
-        answer = MetricHistory(
-            run_id=run["info"]["run_id"],
-            metric=metric_key,
-            points=len(raw),
-            first=point(raw[0]) if raw else None,
-            last=point(raw[-1]) if raw else None,
-            min=point(raw[values.index(min(values))]) if raw else None,
-            max=point(raw[values.index(max(values))]) if raw else None,
-            series=[
-                MetricPoint(step=int(raw[i].get("step", 0)), value=round_number(values[i])) for i in keep
-            ],
-            downsampled=downsampled,
-        )
+        answer = summarize_history(run["info"]["run_id"], metric_key, raw, max_points)
         text = render(answer.model_copy(update={"series": []}))
         text += "\nseries (step:value): " + ", ".join(
-            f"{p.step}:{render_value(p.value)}" for p in answer.series
+            f"{p.step}:{round_number(p.value)}" for p in answer.series
         )
         return tool_result(answer, text)
-
-
-def render_value(value: float | int) -> str:
-    return str(round_number(value))
-
-
-async def build_run_detail(api, run: dict, detailed: bool) -> RunDetail:
-    info = run["info"]
-    params = params_of(run)
-    summary = summarize_run(run, list(metrics_of(run)) if detailed else KEY_METRICS)
-    start, end = info.get("start_time"), info.get("end_time")
-    experiment = await api.get_experiment(info.get("experiment_id", ""))
-    listing = await list_dir(api, info["run_id"], "")
-    escaped = info["run_id"]
-    versions, _ = await api.search_model_versions(f"run_id = '{escaped}'", 50, None)
-    registered = [
-        f"{v['name']} v{version_info(v, {}).version} ({v.get('current_stage') or 'None'})"
-        for v in sorted(versions, key=lambda v: int(v["version"]))
-    ]
-    features = fold_feature_parts(params, summary.feature_count)
-    shown_params = {
-        k: (v if detailed else clip(v, 300))
-        for k, v in sorted(params.items())
-        if not FEATURE_PART.match(k) and (detailed or k != "top_features")
-    }
-    if not detailed and "top_features" in params:
-        shown_params["top_features"] = clip(params["top_features"], 300)
-    notes = []
-    if any(f.get("path") == "training_artifacts" for f in listing) and not features:
-        notes.append(
-            "no features_part* params; see mlflow_get_run_features for training_artifacts/features.json"
-        )
-    return RunDetail(
-        **summary.model_dump(),
-        experiment=experiment["name"] if experiment else None,
-        end_time=iso_from_ms(end),
-        duration_s=round_number((int(end) - int(start)) / 1000) if start and end else None,
-        params=shown_params,
-        features=features,
-        tags=useful_tags(run, 10_000 if detailed else 300),
-        artifacts=[f["path"] + ("/" if f.get("is_dir") else "") for f in listing],
-        registered_versions=registered,
-        datasets=[
-            RunDataset(
-                name=d.get("dataset", {}).get("name"),
-                digest=d.get("dataset", {}).get("digest"),
-                source_type=d.get("dataset", {}).get("source_type"),
-                context=next(
-                    (t["value"] for t in d.get("tags", []) if t["key"] == "mlflow.data.context"), None
-                ),
-            )
-            for d in run.get("inputs", {}).get("dataset_inputs", [])
-        ],
-        notes=notes,
-    )
-
-
-def _fit_run_detail(detail: RunDetail, budget: int) -> RunDetail:
-    """A run with thousands of params or huge tags is cut, never sent whole."""
-    from ..core.budget import measure
-
-    if measure(detail) <= budget:
-        return detail
-    params = dict(list(detail.params.items()))
-    while params and measure(detail.model_copy(update={"params": params})) > budget:
-        params = dict(list(params.items())[: len(params) // 2])
-    cut = detail.model_copy(
-        update={
-            "params": params,
-            "tags": {k: clip(v, 100) for k, v in list(detail.tags.items())[:30]},
-            "notes": [
-                *detail.notes,
-                f"truncated: showing {len(params)} of {len(detail.params)} params; "
-                "use mlflow_search_runs with filter on params.<name> to read a specific one",
-            ],
-        }
-    )
-    return cut
-
-
-# VersionInfo is re-exported for tools that show runs with their versions.
-__all__ = ["RunDetail", "VersionInfo", "build_run_detail", "register"]

@@ -1,0 +1,90 @@
+"""Runs side by side against a baseline: param changes, metric deltas, features added and removed,
+importance shifts of the baseline's top features."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from ..backends.mlflow_api import Json, MlflowApi
+from ..core.formatting import clip, round_number
+from .features import run_features
+from .runs import FEATURE_PART, KEY_METRICS, RunSummary, metrics_of, params_of, summarize_run
+
+
+class ParamChange(BaseModel):
+    param: str
+    values: list[str | None]
+
+
+class MetricDelta(BaseModel):
+    metric: str
+    values: list[float | int | None]
+    delta_vs_first: list[float | int | None]
+
+
+class FeatureDiff(BaseModel):
+    run_id: str
+    added: list[str] = []
+    removed: list[str] = []
+
+
+class RunComparison(BaseModel):
+    runs: list[RunSummary]
+    param_changes: list[ParamChange]
+    unchanged_params: int
+    metric_deltas: list[MetricDelta]
+    feature_sources: list[str]
+    feature_changes: list[FeatureDiff] = Field(description="features added/removed against the first run")
+    importance_shifts: dict[str, list[float | None]] = Field(
+        {}, description="importance per run for the first run's top features"
+    )
+    truncated: bool = False
+
+
+async def compare_runs(api: MlflowApi, runs: list[Json]) -> RunComparison:
+    """Compare `runs` against the first."""
+    features = [await run_features(api, run) for run in runs]
+    features = [await run_features(api, run) for run in runs]
+    params = [{k: v for k, v in params_of(r).items() if not FEATURE_PART.match(k)} for r in runs]
+    metrics = [metrics_of(r) for r in runs]
+    keys = sorted({k for p in params for k in p})
+    changes = [
+        ParamChange(param=k, values=[clip(p[k], 200) if k in p else None for p in params])
+        for k in keys
+        if len({p.get(k) for p in params}) > 1
+    ]
+    metric_keys = list(KEY_METRICS) + sorted({k for m in metrics for k in m} - set(KEY_METRICS))
+    deltas = []
+    for key in metric_keys:
+        values = [m.get(key) for m in metrics]
+        if all(v is None for v in values):
+            continue
+        base = values[0]
+        deltas.append(
+            MetricDelta(
+                metric=key,
+                values=values,
+                delta_vs_first=[
+                    round_number(v - base) if v is not None and base is not None else None for v in values
+                ],
+            )
+        )
+    base_features = features[0].features
+    diffs = [
+        FeatureDiff(
+            run_id=f.run_id,
+            added=[x for x in f.features if x not in set(base_features)],
+            removed=[x for x in base_features if x not in set(f.features)],
+        )
+        for f in features[1:]
+    ]
+    shifts = {name: [f.importances.get(name) for f in features] for name in features[0].top_features[:10]}
+    return RunComparison(
+        runs=[summarize_run(r) for r in runs],
+        param_changes=changes,
+        unchanged_params=len(keys) - len(changes),
+        metric_deltas=deltas,
+        feature_sources=[f"{f.run_id[:8]}: {f.source} ({f.feature_count})" for f in features],
+        feature_changes=diffs,
+        importance_shifts=shifts,
+    )
