@@ -298,7 +298,7 @@ def start_mlflow_server(workdir: Path, port: int, log_file: Path | None = None) 
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "artifacts").mkdir(exist_ok=True)
-    log = open(log_file or workdir / "mlflow-server.log", "ab")  # noqa: SIM115 - owned by the child
+    log = open(log_file or workdir / "mlflow-server.log", "ab")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("MLFLOW_TRACKING_URI", None)
     return subprocess.Popen(

@@ -27,7 +27,10 @@ async def tool_table() -> str:
             for name in tool.input_schema.get("properties", {})
         )
         lines.append(f"| `{tool.name}` | {summary} | {args} |")
-    return "\n".join(lines) + "\n\n`*` required. Every tool is read-only and idempotent and returns structured content with an output schema."
+    return (
+        "\n".join(lines)
+        + "\n\n`*` required. Every tool is read-only and idempotent and returns structured content with an output schema."
+    )
 
 
 def render_readme(readme: str, table: str) -> str:
