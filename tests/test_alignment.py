@@ -4,7 +4,7 @@ applied Feast repo."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from mcp import Client
@@ -19,9 +19,10 @@ pytestmark = pytest.mark.anyio
 ALIGNMENT_EXPERIMENT = "feast_alignment_checks"
 
 
-@pytest.fixture(scope="session")
-def alignment_runs(world: World) -> dict[str, str]:
-    """Extra runs in an experiment of their own (others' assertions on the default one stay intact)."""
+@pytest.fixture(scope="module")
+def alignment_runs(world: World) -> Iterator[dict[str, str]]:
+    """Extra runs in an experiment of their own, deleted after this module, so others' assertions on
+    the default experiment and on the number of active experiments stay intact."""
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=world.uri)
@@ -52,7 +53,8 @@ def alignment_runs(world: World) -> dict[str, str]:
         [{"name": "rest_days_home", "dtype": "double"}, {"name": "elo_diff", "dtype": "double"}],
     )
     run("wrong_view_ref", ["game_features:home_elo", "game_featurez:away_elo", "game_features:momentum_diff"])
-    return runs
+    yield runs
+    client.delete_experiment(exp_id)
 
 
 @pytest.fixture
