@@ -55,8 +55,8 @@ async def test_rest_and_mlflow_client_backends_answer_the_same(shared_store, tmp
     from mlflow_feast_mcp.server.config import Settings
 
     server, world = shared_store
-    rest = Settings(tracking_uri=server.uri, feast_repo=tmp_path)
-    local = Settings(tracking_uri=f"sqlite:///{server.db}", feast_repo=tmp_path)
+    rest = Settings(tracking_uri=server.uri, feast_repo=tmp_path, mlflow_timeout=60)
+    local = Settings(tracking_uri=f"sqlite:///{server.db}", feast_repo=tmp_path, mlflow_timeout=60)
     assert rest.uses_rest and not local.uses_rest
     async with Client(build_server(rest)) as over_rest, Client(build_server(local)) as over_client:
         for tool, args in parity_calls(world):

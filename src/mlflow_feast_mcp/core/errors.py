@@ -29,11 +29,11 @@ class PermissionDenied(ToolError):
     """The backend refused the credentials."""
 
 
-def closest(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
-    """The candidates most like `name`, best first (case-insensitive)."""
+def closest(name: str, candidates: Iterable[str], n: int = 3, cutoff: float = 0.6) -> list[str]:
+    """The candidates most like `name`, best first (case-insensitive); prefixes count as close."""
     pool = {c.lower(): c for c in candidates if c}
     lowered = name.lower()
-    hits = [pool[m] for m in difflib.get_close_matches(lowered, list(pool), n=n, cutoff=0.5)]
+    hits = [pool[m] for m in difflib.get_close_matches(lowered, list(pool), n=n, cutoff=cutoff)]
     for key, original in pool.items():  # substring matches often beat edit distance for prefixes
         if lowered and lowered in key and original not in hits:
             hits.append(original)

@@ -142,14 +142,14 @@ def check_alignment(
             else:
                 mapping.note = f"view '{view}' has no feature '{name}'"
             mapping.closest = [f"{loc.view}:{name}" for loc in locations] or [
-                f"{index[c][0].view}:{c}" for c in closest(name, view_features.get(view) or all_names)
+                f"{index[c][0].view}:{c}" for c in closest(name, view_features.get(view) or all_names, cutoff=0.75)
             ]
         elif locations:
             first = locations[0]
             mapping.status, mapping.view, mapping.feast_dtype = "found", first.view, first.dtype
             mapping.also_in = [loc.view for loc in locations[1:]]
         else:
-            mapping.closest = [f"{index[c][0].view}:{c}" for c in closest(name, all_names)]
+            mapping.closest = [f"{index[c][0].view}:{c}" for c in closest(name, all_names, cutoff=0.75)]
         mappings.append(mapping)
 
     found = [m for m in mappings if m.status == "found"]
