@@ -627,7 +627,34 @@ def _train_and_log(
     )
 
 
+@contextlib.contextmanager
+def _restoring_process_mlflow_uris() -> Iterator[None]:
+    """Seeding sets MLflow's process-wide URIs for its fluent calls; put the caller's back after,
+    so a later `MlflowClient(tracking_uri=X)` in the same process is not sent to the demo server."""
+    from mlflow.tracking._model_registry import utils as registry_utils
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    saved = (tracking_utils._tracking_uri, registry_utils._registry_uri)
+    try:
+        yield
+    finally:
+        tracking_utils._tracking_uri, registry_utils._registry_uri = saved
+
+
 def seed(
+    workdir: Path,
+    tracking_uri: str,
+    *,
+    small: bool = False,
+    progress: Callable[[str], None] = print,
+    reset: bool = False,
+) -> SeedReport:
+    """Build the demo world in `workdir` and log its history to `tracking_uri` (see `_seed`)."""
+    with _restoring_process_mlflow_uris():
+        return _seed(workdir, tracking_uri, small=small, progress=progress, reset=reset)
+
+
+def _seed(
     workdir: Path,
     tracking_uri: str,
     *,
@@ -702,7 +729,7 @@ def seed(
     train_mask = (frame[nba_data.TIMESTAMP_FIELD] <= cut).to_numpy()
     timings["historical_features_s"] = round(time.monotonic() - t1, 1)
 
-    # 3. runs
+    # 3. runs (the fluent log_model API needs process-wide URIs; `seed` restores them afterwards)
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
     client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
