@@ -1,0 +1,195 @@
+"""Scale check: a store seeded by benchmarks/seed_scale.py (N runs), searched and paged through the
+tools over MCP, with exact counts and the server's peak memory. Not a timed test: it prints figures.
+
+    python benchmarks/scale_search.py --store sqlite:////dev/shm/scale.db --runs 10000 --seed
+    python benchmarks/scale_search.py --store postgresql://postgres@127.0.0.1:5432/mlflow --runs 100000 --seed
+
+It starts `mlflow server` on the store (workers 1, served artifacts in a temp dir) and
+`mlflow-feast-mcp serve --transport http --stateless` in front of it (REST backend; `--via client` points
+the tool server at the store URI itself, MlflowClient backend), then for each query of
+seed_scale.QUERIES follows `mlflow_search_runs` page tokens to the end and checks: the number of rows
+equals the generator's count, no run id twice, start times strictly descending (the stable order). It
+reports pages, seconds for the first page and for all, and the tool server's RSS before and its peak
+(VmHWM) after paging through everything."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+import seed_scale
+
+from support.postgres import wait_mcp
+from support.servers import free_port, wait_http
+
+BIN = Path(sys.executable).parent
+
+
+def rss_kb(pid: int) -> dict[str, int]:
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(("VmRSS:", "VmHWM:")):
+            key, value = line.split(":")
+            fields[key] = int(value.split()[0])
+    return fields
+
+
+async def page_through(url: str, experiment: str, filter_: str, page_size: int) -> dict:
+    from mcp import Client
+
+    rows: list[dict] = []
+    pages, first_s = 0, None
+    token: str | None = None
+    t0 = time.perf_counter()
+    async with Client(url) as client:
+        while True:
+            args: dict = {"experiment": experiment, "page_size": page_size}
+            if filter_:
+                args["filter"] = filter_
+            if token:
+                args["page_token"] = token
+            result = await client.call_tool("mlflow_search_runs", args)
+            if result.is_error:
+                raise RuntimeError(f"page {pages}: {result.content[0].text}")
+            data = result.structured_content or {}
+            rows += data["runs"]
+            pages += 1
+            first_s = first_s if first_s is not None else time.perf_counter() - t0
+            token = data.get("next_page_token")
+            if not token:
+                break
+    return {"rows": rows, "pages": pages, "first_page_s": first_s, "all_s": time.perf_counter() - t0}
+
+
+def start(cmd: list[str], log: Path, env: dict | None = None) -> subprocess.Popen:
+    return subprocess.Popen(
+        cmd,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        env={**os.environ, **(env or {})},
+        start_new_session=True,
+    )
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, 15)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+            proc.wait(10)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--store", required=True, help="the store URI seed_scale.py seeded (or will, with --seed)"
+    )
+    parser.add_argument("--runs", type=int, default=10_000)
+    parser.add_argument("--seed", action="store_true", help="seed the store first (bulk mode)")
+    parser.add_argument("--experiment", default=seed_scale.DEFAULT_EXPERIMENT)
+    parser.add_argument("--page-size", type=int, default=200, help="mlflow_search_runs page_size (max 200)")
+    parser.add_argument("--via", choices=["rest", "client"], default="rest")
+    parser.add_argument(
+        "--queries", default=",".join(seed_scale.QUERIES), help="comma-separated QUERIES keys"
+    )
+    args = parser.parse_args(argv)
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    if args.seed:
+        print(seed_scale.seed(args.store, args.runs, args.experiment, 1, "mlflow-artifacts:/"), flush=True)
+    work = Path(tempfile.mkdtemp(prefix="scale-search-"))
+    procs = []
+    try:
+        tracking = args.store
+        if args.via == "rest":
+            port = free_port()
+            mlflow = start(
+                [
+                    str(BIN / "mlflow"),
+                    "server",
+                    "--backend-store-uri",
+                    args.store,
+                    "--artifacts-destination",
+                    str(work / "artifacts"),
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--workers",
+                    "1",
+                ],
+                work / "mlflow.log",
+                {"MLFLOW_ENABLE_WORKSPACES": "false"},
+            )
+            procs.append(mlflow)
+            tracking = f"http://127.0.0.1:{port}"
+            wait_http(f"{tracking}/health", timeout=300, proc=mlflow)
+        mcp_port = free_port()
+        server = start(
+            [
+                str(BIN / "mlflow-feast-mcp"),
+                "serve",
+                "--transport",
+                "http",
+                "--stateless",
+                "--port",
+                str(mcp_port),
+                "--tracking-uri",
+                tracking,
+                "--feast-repo",
+                str(work / "no_feast"),
+            ],
+            work / "mcp.log",
+            {"MLFLOW_FEAST_MCP_MLFLOW_TIMEOUT": "60"},
+        )
+        procs.append(server)
+        url = f"http://127.0.0.1:{mcp_port}/mcp"
+        wait_mcp(url, timeout=120, proc=server)
+        rss_start = rss_kb(server.pid)
+        print(
+            f"runs={args.runs:,} store={args.store.split('://')[0]} via={args.via} page_size={args.page_size}"
+        )
+        print(
+            "| query | expected | rows | distinct | ordered | pages | first page s | all pages s | ms/page |"
+        )
+        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+        ok = True
+        for key in args.queries.split(","):
+            filter_ = seed_scale.QUERIES[key][0]
+            want = seed_scale.expected(args.runs, key)
+            got = asyncio.run(page_through(url, args.experiment, filter_, args.page_size))
+            ids = [r["run_id"] for r in got["rows"]]
+            starts = [r["start_time"] for r in got["rows"]]
+            names = [r["run_name"] for r in got["rows"]]
+            ordered = names == sorted(names, reverse=True) and starts == sorted(starts, reverse=True)
+            exact = len(ids) == want == len(set(ids))
+            ok = ok and exact and ordered
+            print(
+                f"| {key} | {want:,} | {len(ids):,} | {len(set(ids)):,} | {ordered} | {got['pages']} "
+                f"| {got['first_page_s']:.2f} | {got['all_s']:.1f} | {1000 * got['all_s'] / got['pages']:.0f} |",
+                flush=True,
+            )
+        rss_end = rss_kb(server.pid)
+        print(
+            f"tool server RSS: {rss_start['VmRSS'] / 1024:.0f} MB after start, "
+            f"{rss_end['VmRSS'] / 1024:.0f} MB at the end, peak {rss_end['VmHWM'] / 1024:.0f} MB"
+        )
+        print("exact: all counts, no duplicates, stable order" if ok else "MISMATCH: see the table")
+        return 0 if ok else 1
+    finally:
+        for proc in reversed(procs):
+            stop(proc)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
