@@ -12,9 +12,7 @@ import pytest
 from support.mlflow_world import World, log_world
 from support.servers import MlflowServer
 
-pytest_plugins = [
-    p for p in ("support.feast_world",) if (Path(__file__).parent / "support" / "feast_world.py").exists()
-]
+pytest_plugins = ["support.feast_world", "support.demo_world"]
 
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")

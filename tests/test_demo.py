@@ -8,7 +8,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +21,9 @@ SPECS = {spec.role: spec for spec in RUNS}
 
 
 @pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, SeedReport, Path]]:
-    """One small seed per module, logged through (and then served by) a real `mlflow server`."""
-    workdir = tmp_path_factory.mktemp("demo")
-    with seeder.running_mlflow_server(workdir) as url:
-        report = seeder.seed(workdir, url, small=True, progress=lambda line: None)
-        yield url, report, workdir
+def seeded(demo_seed) -> tuple[str, SeedReport, Path]:
+    """The session's small seed (tests/support/demo_world.py), served by a real `mlflow server`."""
+    return demo_seed
 
 
 @pytest.fixture

@@ -129,11 +129,10 @@ def test_final_answer_parsing_and_error_answers():
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    workdir = tmp_path_factory.mktemp("evaldemo")
-    with seeder.running_mlflow_server(workdir) as url:
-        report = seeder.seed(workdir, url, small=True, progress=lambda line: None)
-        yield url, Path(report.feast_repo)
+def world(demo_seed) -> tuple[str, Path]:
+    """The session's small demo seed (tests/support/demo_world.py)."""
+    url, report, _ = demo_seed
+    return url, Path(report.feast_repo)
 
 
 @pytest.fixture(scope="module")
