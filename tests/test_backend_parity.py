@@ -30,19 +30,31 @@ def parity_calls(world: World) -> list[tuple[str, dict]]:
     return [
         ("mlflow_list_experiments", {}),
         ("mlflow_search_runs", {"page_size": 4}),
-        ("mlflow_search_runs", {"filter": "metrics.test_accuracy > 0.6", "order_by": ["metrics.test_accuracy DESC"]}),
+        (
+            "mlflow_search_runs",
+            {"filter": "metrics.test_accuracy > 0.6", "order_by": ["metrics.test_accuracy DESC"]},
+        ),
         ("mlflow_get_run", {"run_id": r["seed"]}),
         ("mlflow_get_run", {"run_id": "latest", "response_format": "detailed"}),
-        *[("mlflow_get_run_features", {"run_id": r[role]}) for role in ("seed", "parts", "feast_tags", "dataset", "bare")],
+        *[
+            ("mlflow_get_run_features", {"run_id": r[role]})
+            for role in ("seed", "parts", "feast_tags", "dataset", "bare")
+        ],
         ("mlflow_compare_runs", {"run_ids": [r["seed"], r["parts"], r["feast_tags"]]}),
         ("mlflow_get_metric_history", {"run_id": r["parts"], "metric_key": "val_loss", "max_points": 20}),
         ("mlflow_list_artifacts", {"run_id": r["seed"]}),
         ("mlflow_read_artifact", {"run_id": r["seed"], "path": "training_artifacts/features.json"}),
-        ("mlflow_read_artifact", {"run_id": r["seed"], "path": "logs/big.txt", "offset": 100, "max_bytes": 500}),
+        (
+            "mlflow_read_artifact",
+            {"run_id": r["seed"], "path": "logs/big.txt", "offset": 100, "max_bytes": 500},
+        ),
         ("mlflow_read_artifact", {"run_id": r["seed"], "path": "calibrator.pkl"}),
         ("mlflow_list_registered_models", {}),
         ("mlflow_get_registered_model", {}),
-        *[("mlflow_get_model_version", {"version_ref": ref}) for ref in ("Production", "champion", "latest", "1")],
+        *[
+            ("mlflow_get_model_version", {"version_ref": ref})
+            for ref in ("Production", "champion", "latest", "1")
+        ],
         ("mlflow_get_run", {"run_id": "f" * 32}),
         ("mlflow_get_model_version", {"version_ref": "@nobody"}),
     ]

@@ -25,7 +25,10 @@ def sample_calls(world) -> list[tuple[str, dict]]:
         ("mlflow_search_runs", {"page_size": 3}),
         ("mlflow_get_run_features", {"run_id": world.runs["seed"]}),
         ("mlflow_get_model_version", {"version_ref": "Production"}),
-        ("mlflow_get_metric_history", {"run_id": world.runs["parts"], "metric_key": "val_loss", "max_points": 8}),
+        (
+            "mlflow_get_metric_history",
+            {"run_id": world.runs["parts"], "metric_key": "val_loss", "max_points": 8},
+        ),
         ("mlflow_read_artifact", {"run_id": world.runs["seed"], "path": "training_artifacts/features.json"}),
         ("mlflow_get_run", {"run_id": "nope"}),
     ]
@@ -71,19 +74,31 @@ async def test_stdio_http_and_memory_answer_identically(world, http_server, clie
             answers = [await call(c, tool, **args) for c in (client, over_stdio, over_http)]
             first = answers[0]
             for other in answers[1:]:
-                assert (other.is_error, other.data, other.text) == (first.is_error, first.data, first.text), tool
+                assert (other.is_error, other.data, other.text) == (first.is_error, first.data, first.text), (
+                    tool
+                )
 
 
 def inspector_bin() -> Path:
     """The MCP Inspector CLI, installed once by the tests' own set-up into a cache folder."""
-    home = Path(os.environ.get("MLFLOW_FEAST_MCP_NODE_CACHE", Path.home() / ".cache" / "mlflow-feast-mcp-node"))
+    home = Path(
+        os.environ.get("MLFLOW_FEAST_MCP_NODE_CACHE", Path.home() / ".cache" / "mlflow-feast-mcp-node")
+    )
     binary = home / "node_modules" / ".bin" / "mcp-inspector"
     if not binary.exists():
         npm = shutil.which("npm")
         assert npm, "npm is needed for the MCP Inspector test (install Node.js)"
         home.mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            [npm, "install", "--prefix", str(home), "--no-audit", "--no-fund", "@modelcontextprotocol/inspector@0"],
+            [
+                npm,
+                "install",
+                "--prefix",
+                str(home),
+                "--no-audit",
+                "--no-fund",
+                "@modelcontextprotocol/inspector@0",
+            ],
             check=True,
             timeout=300,
             capture_output=True,
@@ -100,7 +115,15 @@ def test_mcp_inspector_cli_lists_and_calls_tools(world, tmp_path):
     names = {t["name"] for t in json.loads(listed.stdout)["tools"]}
     assert {"mlflow_search_runs", "mlflow_get_model_version"} <= names
     called = subprocess.run(
-        [*base, "--method", "tools/call", "--tool-name", "mlflow_get_model_version", "--tool-arg", "version_ref=champion"],
+        [
+            *base,
+            "--method",
+            "tools/call",
+            "--tool-name",
+            "mlflow_get_model_version",
+            "--tool-arg",
+            "version_ref=champion",
+        ],
         capture_output=True,
         text=True,
         timeout=120,
