@@ -3,6 +3,7 @@ tools over MCP, with exact counts and the server's peak memory. Not a timed test
 
     python benchmarks/scale_search.py --store sqlite:////dev/shm/scale.db --runs 10000 --seed
     python benchmarks/scale_search.py --store postgresql://postgres@127.0.0.1:5432/mlflow --runs 100000 --seed
+    python benchmarks/scale_search.py --store throwaway-postgres --runs 100000 --seed   # own temp cluster
 
 It starts `mlflow server` on the store (workers 1, served artifacts in a temp dir) and
 `mlflow-feast-mcp serve --transport http --stateless` in front of it (REST backend; `--via client` points
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -105,11 +107,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    if args.seed:
-        print(seed_scale.seed(args.store, args.runs, args.experiment, 1, "mlflow-artifacts:/"), flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the clean-up below on `kill`
+    cluster = None
+    if args.store == "throwaway-postgres":
+        from support.postgres import PostgresCluster
+
+        cluster = PostgresCluster(("mlflow",)).start()
+        args.store = cluster.url("mlflow")
     work = Path(tempfile.mkdtemp(prefix="scale-search-"))
     procs = []
     try:
+        if args.seed:
+            print(
+                seed_scale.seed(args.store, args.runs, args.experiment, 1, "mlflow-artifacts:/"), flush=True
+            )
         tracking = args.store
         if args.via == "rest":
             port = free_port()
@@ -189,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for proc in reversed(procs):
             stop(proc)
+        if cluster is not None:
+            cluster.stop()
 
 
 if __name__ == "__main__":

@@ -179,3 +179,41 @@ async def test_postgres_answers_every_tool_like_sqlite(
     report.write_text("\n".join(diffs))
     assert not diffs, f"{len(diffs)} of {len(pairs)} answers differ:\n" + "\n".join(diffs)
     assert sum(not a.is_error for *_, a, _ in pairs) > 60, "most calls should succeed"
+
+
+async def test_mlflow_client_backend_on_postgresql_uri_answers_like_rest(
+    pg_world: World, pg_cluster, tmp_path
+):
+    """`--tracking-uri postgresql://...` (MlflowClient in a thread, straight on the database) answers the
+    run and registry tools like the REST backend over the tracking server on the same database. Artifact
+    tools are left out: served artifacts (`mlflow-artifacts:/`) are read through a tracking server only."""
+    from mcp import Client
+
+    from mlflow_feast_mcp.server.app import build_server
+    from mlflow_feast_mcp.server.config import Settings
+
+    rest = Settings(tracking_uri=pg_world.uri, feast_repo=tmp_path)
+    direct = Settings(tracking_uri=pg_cluster.url("mlflow"), feast_repo=tmp_path)
+    assert rest.uses_rest and not direct.uses_rest
+    r = pg_world.runs
+    calls = [
+        ("mlflow_list_experiments", {}),
+        ("mlflow_search_runs", {"page_size": 4}),
+        (
+            "mlflow_search_runs",
+            {"filter": "metrics.test_accuracy > 0.6", "order_by": ["metrics.test_accuracy DESC"]},
+        ),
+        ("mlflow_search_runs", {"status": "FAILED"}),
+        ("mlflow_get_metric_history", {"run_id": r["parts"], "metric_key": "val_loss", "max_points": 20}),
+        ("mlflow_list_registered_models", {}),
+        ("mlflow_get_registered_model", {}),
+        *[
+            ("mlflow_get_model_version", {"version_ref": ref})
+            for ref in ("Production", "champion", "latest", "1")
+        ],
+        ("mlflow_get_run", {"run_id": "f" * 32}),
+    ]
+    async with Client(build_server(rest)) as over_rest, Client(build_server(direct)) as over_db:
+        for tool, args in calls:
+            a, b = await call(over_rest, tool, **args), await call(over_db, tool, **args)
+            assert (a.is_error, a.data, a.text) == (b.is_error, b.data, b.text), f"{tool}({args}) differs"
