@@ -50,7 +50,10 @@ async def cold_start(params: Any, n: int, label: str, mlflow_call, feast_call, m
             + ", ".join(f"{k}={v:.2f}" if v is not None else f"{k}=n/a" for k, v in row.items())
         )
         rows.append(row)
-    return {"median": median_of(rows), "samples": [{k: v and round(v, 3) for k, v in r.items()} for r in rows]}
+    return {
+        "median": median_of(rows),
+        "samples": [{k: v and round(v, 3) for k, v in r.items()} for r in rows],
+    }
 
 
 async def run(store, n: int) -> dict:

@@ -32,11 +32,12 @@ def stats_ms(samples: list[float]) -> dict[str, float]:
         return {"n": 0}
     ms = sorted(s * 1000 for s in samples)
     p95 = ms[min(len(ms) - 1, max(0, round(0.95 * len(ms)) - 1))]
+    digits = 3 if ms[0] < 1 else 2
     return {
         "n": len(ms),
-        "p50": round(statistics.median(ms), 2),
-        "p95": round(p95, 2),
-        "mean": round(statistics.fmean(ms), 2),
+        "p50": round(statistics.median(ms), digits),
+        "p95": round(p95, digits),
+        "mean": round(statistics.fmean(ms), digits),
     }
 
 

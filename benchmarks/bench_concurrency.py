@@ -26,7 +26,7 @@ async def _client(url: str, calls: int, offset: int, latencies: list[float], err
                 result = await client.call_tool(tool, args)
                 if result.is_error:
                     errors.append(tool)
-            except Exception as exc:  # noqa: BLE001 - counted
+            except Exception as exc:
                 errors.append(f"{tool}: {type(exc).__name__}")
             latencies.append(time.perf_counter() - t)
 
@@ -55,7 +55,9 @@ async def run(store, levels: list[int], calls_per_client: int) -> dict:
                 "server_rss_mb": rss_mb(proc.pid),
             }
             out["levels"][str(k)] = row
-            log(f"  {k:>3} clients: {row['calls_per_s']} calls/s, p50 {row['latency_ms'].get('p50')} ms, "
-                f"p95 {row['latency_ms'].get('p95')} ms, errors {len(errors)}")
+            log(
+                f"  {k:>3} clients: {row['calls_per_s']} calls/s, p50 {row['latency_ms'].get('p50')} ms, "
+                f"p95 {row['latency_ms'].get('p95')} ms, errors {len(errors)}"
+            )
         out["server_peak_rss_mb"] = peak_rss_mb(proc.pid)
     return out

@@ -2,7 +2,7 @@
 clients in the same run:
 
 * REST replay: the exact MLflow REST requests the tool made on its first (cold-cache) call, recorded
-  in process with an httpx hook and replayed sequentially with a plain ``httpx.AsyncClient``
+  in process with an httpx hook and replayed sequentially with a plain ``httpx.Client``
   (the tools issue their requests sequentially too). This is "the same data, read raw".
 * MlflowClient: the natural ``MlflowClient`` calls for the same data (for the MLflow tools).
 * FeatureStore: the natural ``FeatureStore`` registry calls (for the Feast tools), store opened once.
@@ -28,6 +28,7 @@ class Case:
     args: dict[str, Any]
     kind: str  # mlflow | feast | both
     requests: list[tuple[str, str, bytes]] = field(default_factory=list)  # recorded REST round trips
+    warm_round_trips: int = 0  # on the second call (what the server's cache saves)
     size: dict[str, int] = field(default_factory=dict)
 
 
@@ -71,27 +72,34 @@ async def record_round_trips(store, all_cases: list[Case]) -> None:
     current: list[tuple[str, str, bytes]] = []
 
     async def hook(request: Any) -> None:
-        current.append((request.method, str(request.url), request.content if request.method != "GET" else b""))
+        current.append(
+            (request.method, str(request.url), request.content if request.method != "GET" else b"")
+        )
 
     async with mcp_client(server) as client:
         api = await backends.mlflow()
         api._http.event_hooks["request"].append(hook)
         await backends.feast()
         for case in all_cases:
+            if hasattr(api, "cache"):  # every tool's first call from a cold cache
+                api.cache.clear()
+                api._terminal.clear()
             current.clear()
             result = await client.call_tool(case.tool, case.args)
             if result.is_error:
                 raise RuntimeError(f"{case.tool}({case.args}) failed: {text_of(result)[:300]}")
             case.requests = list(current)
             case.size = sizes(result)
+            current.clear()
+            await client.call_tool(case.tool, case.args)
+            case.warm_round_trips = len(current)
 
 
-async def replay(requests: list[tuple[str, str, bytes]], http: Any) -> None:
+def replay(requests: list[tuple[str, str, bytes]], http: Any) -> None:
     for method, url, body in requests:
-        response = await http.request(method, url, content=body or None,
-                                      headers={"Content-Type": "application/json"} if body else None)
+        headers = {"Content-Type": "application/json"} if body else None
+        response = http.request(method, url, content=body or None, headers=headers)
         response.raise_for_status()
-        await response.aread()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -164,7 +172,9 @@ def feature_store_reads(store) -> dict[str, Callable[[], Any]]:
 
     return {
         "feast_list_feature_views": lambda: fs.registry.list_all_feature_views(project, allow_cache=True),
-        "feast_describe_feature_view": lambda: fs.registry.get_any_feature_view(VIEW, project, allow_cache=True),
+        "feast_describe_feature_view": lambda: fs.registry.get_any_feature_view(
+            VIEW, project, allow_cache=True
+        ),
         "feast_list_entities": lambda: fs.list_entities(),
         "feast_list_data_sources": lambda: fs.list_data_sources(),
         "feast_list_feature_services": lambda: fs.list_feature_services(),
@@ -204,39 +214,42 @@ async def run(store, n: int) -> dict:
     await record_round_trips(store, all_cases)
 
     rows: dict[str, dict[str, Any]] = {
-        c.tool: {"args": c.args, "kind": c.kind, "round_trips": len(c.requests), "response": c.size}
+        c.tool: {
+            "args": c.args,
+            "kind": c.kind,
+            "round_trips": len(c.requests),
+            "round_trips_warm": c.warm_round_trips,
+            "response": c.size,
+        }
         for c in all_cases
     }
     log(f"raw reads (x{n}) ...")
-    async with httpx.AsyncClient(timeout=30) as http:
+    with httpx.Client(timeout=30) as http:  # sync, like a script would: steadier than an async client here
         for case in all_cases:
             if case.requests:
-                for _ in range(2):
-                    await replay(case.requests, http)
-                samples = []
-                for _ in range(n):
-                    t = time.perf_counter()
-                    await replay(case.requests, http)
-                    samples.append(time.perf_counter() - t)
+                samples = time_sync(lambda case=case: replay(case.requests, http), n)
                 rows[case.tool]["rest_replay"] = stats_ms(samples)
     for tool, fn in mlflow_client_reads(store).items():
         try:
             rows[tool]["mlflow_client"] = stats_ms(time_sync(fn, n))
-        except Exception as exc:  # noqa: BLE001 - reported, not fatal
+        except Exception as exc:
             rows[tool]["mlflow_client"] = {"error": f"{type(exc).__name__}: {exc}"[:200]}
     for tool, fn in feature_store_reads(store).items():
         try:
             rows[tool]["feature_store"] = stats_ms(time_sync(fn, n))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             rows[tool]["feature_store"] = {"error": f"{type(exc).__name__}: {exc}"[:200]}
 
+    floor: dict[str, dict] = {}
     log(f"warm tool calls over stdio (x{n}) ...")
     async with mcp_client(stdio_params(store), read_timeout_seconds=120) as client:
+        floor["stdio"] = stats_ms(await time_pings(client, n))
         for case in all_cases:
             rows[case.tool]["stdio"] = stats_ms(await time_calls(client, case, n))
     log(f"warm tool calls over HTTP (x{n}) ...")
     with http_server(store) as (url, proc):
         async with mcp_client(url, read_timeout_seconds=120) as client:
+            floor["http"] = stats_ms(await time_pings(client, n))
             for case in all_cases:
                 rows[case.tool]["http"] = stats_ms(await time_calls(client, case, n))
         http_peak = peak_rss_mb(proc.pid)
@@ -249,4 +262,22 @@ async def run(store, n: int) -> dict:
             row["raw_p50"] = raw["p50"]
             row["ratio_stdio"] = round(row["stdio"]["p50"] / raw["p50"], 2)
             row["ratio_http"] = round(row["http"]["p50"] / raw["p50"], 2)
-    return {"tools": rows, "http_server_peak_rss_mb": http_peak}
+    return {"tools": rows, "ping_floor": floor, "http_server_peak_rss_mb": http_peak}
+
+
+async def time_pings(client: Any, n: int) -> list[float]:
+    """The transport's floor: an MCP request that touches no backend (ping where the protocol
+    version has it, else prompts/list)."""
+    try:
+        await client.send_ping()
+        request = client.send_ping
+    except Exception:
+        request = client.list_prompts
+    for _ in range(3):
+        await request()
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        await request()
+        out.append(time.perf_counter() - t)
+    return out

@@ -27,7 +27,7 @@ def _mlflow_version() -> str | None:
         from importlib.metadata import version
 
         return version("mlflow")
-    except Exception:  # noqa: BLE001
+    except Exception:
         return None
 
 
@@ -35,9 +35,9 @@ def ensure_peer_venv(venv: Path = PEER_VENV) -> tuple[bool, str]:
     """(ready, note). Creates the venv and installs the peers when missing."""
     py = venv / "bin" / "python"
     have_kk = (venv / "bin" / "mlflow-mcp").exists()
-    have_fastmcp = py.exists() and subprocess.run(
-        [str(py), "-c", "import fastmcp"], capture_output=True
-    ).returncode == 0
+    have_fastmcp = (
+        py.exists() and subprocess.run([str(py), "-c", "import fastmcp"], capture_output=True).returncode == 0
+    )
     if have_kk and have_fastmcp:
         return True, f"reused {venv}"
     try:
@@ -45,7 +45,15 @@ def ensure_peer_venv(venv: Path = PEER_VENV) -> tuple[bool, str]:
             log(f"creating the peer venv {venv} (python3 -m venv; pip install mlflow-mcp fastmcp) ...")
             subprocess.run(["python3", "-m", "venv", str(venv)], check=True)
         pins = [f"mlflow=={v}"] if (v := _mlflow_version()) else []
-        cmd = [str(venv / "bin" / "pip"), "install", "--quiet", "mlflow-mcp", "fastmcp>=2.7,<4", "mcp<2", *pins]
+        cmd = [
+            str(venv / "bin" / "pip"),
+            "install",
+            "--quiet",
+            "mlflow-mcp",
+            "fastmcp>=2.7,<4",
+            "mcp<2",
+            *pins,
+        ]
         log("  " + " ".join(cmd))
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
         if done.returncode != 0:
@@ -120,9 +128,11 @@ async def run(store, cold_n: int, repeats: int) -> dict:
                 args["order_by"] = "attributes.start_time DESC" if props["order_by"].get("type") == "string" \
                     else ["attributes.start_time DESC"]  # fmt: skip
             bench_questions.BUILTIN_SEARCH_ARGS[search] = args
-        exp_tool = next((t for t in ("search_experiments", "experiments_search", "get_experiment") if t in names), None)
+        exp_tool = next(
+            (t for t in ("search_experiments", "experiments_search", "get_experiment") if t in names), None
+        )
         COLD_CALLS["builtin"] = (exp_tool, {}) if exp_tool else None
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         log(f"  ! built-in mlflow mcp failed to start: {exc}")
         out["builtin"] = {"error": str(exc)[:300]}
         names = set()
@@ -143,7 +153,7 @@ async def run(store, cold_n: int, repeats: int) -> dict:
             answers = await bench_questions.run_peer(params, plans, facts, repeats)
             bench_questions.log_answers(which, answers["questions"])
             out[which] = {"cold": cold, **answers}
-        except Exception as exc:  # noqa: BLE001 - a broken peer is a result, not a crash
+        except Exception as exc:
             log(f"  ! peer {which} failed: {type(exc).__name__}: {exc}")
             out[which] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
     return out

@@ -24,11 +24,7 @@ def import_profile(top: int = 12) -> dict:
     for line in done.stderr.splitlines():
         if not line.startswith("import time:") or "cumulative" in line:
             continue
-        try:
-            _, self_us, cum_us, name = (p.strip() for p in line.split("|", 3)[0:1][0].split(":", 1)[1:] + line.split("|")[1:])  # noqa: E501
-        except ValueError:
-            parts = line.split("|")
-            self_us, cum_us, name = parts[0].split(":")[1], parts[1], parts[2]
+        self_us, cum_us, name = line.removeprefix("import time:").split("|", 2)
         rows.append((int(cum_us), int(self_us), name.rstrip()))
     top_level = [r for r in rows if not r[2].startswith("  ")]
     total_ms = sum(r[0] for r in top_level) / 1000

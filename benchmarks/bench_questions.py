@@ -83,6 +83,7 @@ def expected_facts(store) -> dict[str, list[str]]:
         "q4_staging_vs_production": [prod.run_id, staging.run_id, acc(prod_run), acc(staging_run)],
         "q5_game_features": view_fields,
         "q6_production_alignment": [prod.run_id],
+        "q4_with_compare": [prod.run_id, staging.run_id, acc(prod_run), acc(staging_run)],
     }
 
 
@@ -106,6 +107,12 @@ def ours(store) -> dict[str, Callable[[Call], Awaitable[None]]]:
         await call("mlflow_get_model_version", {"version_ref": "Production"})
 
     async def q4(call: Call) -> None:
+        # each answer carries the version, its run's params, metrics and features: the diff is readable
+        # from the two (mlflow_compare_runs on the two run ids adds computed deltas: q4_with_compare)
+        await call("mlflow_get_model_version", {"version_ref": "Production"})
+        await call("mlflow_get_model_version", {"version_ref": "Staging"})
+
+    async def q4_with_compare(call: Call) -> None:
         prod = await call("mlflow_get_model_version", {"version_ref": "Production"})
         staging = await call("mlflow_get_model_version", {"version_ref": "Staging"})
         ids = [_run_id_after(prod, store.version(stage="Production").run_id),
@@ -118,7 +125,9 @@ def ours(store) -> dict[str, Callable[[Call], Awaitable[None]]]:
     async def q6(call: Call) -> None:
         await call("check_feature_alignment", {"model_name": MODEL, "version_ref": "Production"})
 
-    return dict(zip(QUESTIONS, (q1, q2, q3, q4, q5, q6), strict=True))
+    plans = dict(zip(QUESTIONS, (q1, q2, q3, q4, q5, q6), strict=True))
+    plans["q4_with_compare"] = q4_with_compare
+    return plans
 
 
 def _run_id_after(text: str, expected: str) -> str:
@@ -144,9 +153,8 @@ def kkruglik(store) -> dict[str, Callable[[Call], Awaitable[None]]]:
                                 "order_by": ["attributes.start_time DESC"]})  # fmt: skip
 
     async def q3(call: Call) -> None:
-        text = await call("get_latest_versions", {"name": MODEL, "stages": ["Production"]})
-        version = str(prod.version) if f'"{prod.version}"' in text else str(prod.version)
-        await call("get_model_version", {"model_name": MODEL, "version": version})
+        await call("get_latest_versions", {"name": MODEL, "stages": ["Production"]})
+        await call("get_model_version", {"model_name": MODEL, "version": str(prod.version)})
 
     async def q4(call: Call) -> None:
         await call("get_latest_versions", {"name": MODEL, "stages": ["Production", "Staging"]})
@@ -246,5 +254,7 @@ def log_answers(label: str, answers: dict) -> None:
         if not a["answerable"]:
             log(f"  {label:<18} {qid:<26} cannot answer: {a['reason']}")
         else:
-            log(f"  {label:<18} {qid:<26} {a['calls']} calls, {a['chars']:>6} chars, "
-                f"{a['latency_ms_p50']} ms, facts {'ok' if a['holds_expected_facts'] else 'MISSING ' + str(a['missing_facts'])}")
+            log(
+                f"  {label:<18} {qid:<26} {a['calls']} calls, {a['chars']:>6} chars, "
+                f"{a['latency_ms_p50']} ms, facts {'ok' if a['holds_expected_facts'] else 'MISSING ' + str(a['missing_facts'])}"
+            )

@@ -1,10 +1,22 @@
 """MLflow over its REST API with an async HTTP client: no `import mlflow`, nothing blocks the event
-loop, and every request is bounded by a timeout with at most a few retries on connect errors."""
+loop, and every request is bounded by a timeout with at most a few retries on connect errors.
+
+A small response cache (LRU, bounded in entries and bytes) saves the round trips that agents repeat:
+runs in a terminal state (FINISHED, FAILED, KILLED) and their artifact listings, artifact windows
+and metric histories for `run_ttl` seconds; experiment lookups for `run_ttl`; registry reads
+(registered models, versions, aliases) for the much shorter `registry_ttl`, since stages and aliases
+move; the registered-model search too. Run and experiment searches are never cached: a new run shows
+at once (and 'latest' is always the newest).
+The cache is only read while MLflow is answering: after a failed request every read goes to MLflow
+until one succeeds, so an outage is reported, never papered over with cached answers."""
 
 from __future__ import annotations
 
 import base64
+import json
 import os
+import time
+from collections import OrderedDict
 from typing import Any
 
 import httpx
@@ -23,9 +35,79 @@ def auth_headers() -> dict[str, str]:
     return {}
 
 
+TERMINAL = frozenset({"FINISHED", "FAILED", "KILLED"})
+RUN_CACHE_TTL = 60.0  # seconds; env MLFLOW_FEAST_MCP_MLFLOW_CACHE_TTL (0 turns the cache off)
+REGISTRY_CACHE_TTL = 5.0  # seconds; env MLFLOW_FEAST_MCP_REGISTRY_CACHE_TTL
+
+
+def cache_ttls_from_env() -> tuple[float, float]:
+    def read(var: str, default: float) -> float:
+        try:
+            return max(0.0, float(os.environ.get(var, default)))
+        except ValueError:
+            return default
+
+    return read("MLFLOW_FEAST_MCP_MLFLOW_CACHE_TTL", RUN_CACHE_TTL), read(
+        "MLFLOW_FEAST_MCP_REGISTRY_CACHE_TTL", REGISTRY_CACHE_TTL
+    )
+
+
+class ResponseCache:
+    """LRU of raw response bodies with per-entry expiry; bounded by entries and total bytes. Hits are
+    decoded afresh, so callers may mutate what they get."""
+
+    def __init__(
+        self, max_entries: int = 2048, max_bytes: int = 32 * 1024 * 1024, max_item: int = 2 * 1024 * 1024
+    ):
+        self.max_entries, self.max_bytes, self.max_item = max_entries, max_bytes, max_item
+        self._items: OrderedDict[Any, tuple[float, bytes]] = OrderedDict()
+        self._bytes = 0
+        self.hits = self.misses = 0
+
+    def get(self, key: Any) -> bytes | None:
+        item = self._items.get(key)
+        if item is None or item[0] < time.monotonic():
+            if item is not None:
+                self._drop(key)
+            self.misses += 1
+            return None
+        self._items.move_to_end(key)
+        self.hits += 1
+        return item[1]
+
+    def put(self, key: Any, body: bytes, ttl: float) -> None:
+        if ttl <= 0 or len(body) > self.max_item:
+            return
+        self._drop(key)
+        self._items[key] = (time.monotonic() + ttl, body)
+        self._bytes += len(body)
+        while len(self._items) > self.max_entries or self._bytes > self.max_bytes:
+            self._drop(next(iter(self._items)))
+
+    def _drop(self, key: Any) -> None:
+        item = self._items.pop(key, None)
+        if item is not None:
+            self._bytes -= len(item[1])
+
+    def clear(self) -> None:
+        self._items.clear()
+        self._bytes = 0
+
+
 class MlflowRest:
-    def __init__(self, tracking_uri: str, timeout: float = 10.0, retries: int = 1) -> None:
+    def __init__(
+        self,
+        tracking_uri: str,
+        timeout: float = 10.0,
+        retries: int = 1,
+        run_ttl: float = 0.0,
+        registry_ttl: float = 0.0,
+    ) -> None:
         self.tracking_uri = tracking_uri.rstrip("/")
+        self.run_ttl, self.registry_ttl = run_ttl, registry_ttl
+        self.cache = ResponseCache()
+        self._terminal: dict[str, float] = {}  # run id -> until when its artifacts/history may be cached
+        self._healthy = True
         insecure = os.environ.get("MLFLOW_TRACKING_INSECURE_TLS", "").lower() == "true"
         self._http = httpx.AsyncClient(
             base_url=self.tracking_uri,
@@ -42,15 +124,18 @@ class MlflowRest:
         try:
             response = await self._http.request(method, path, **kwargs)
         except httpx.TimeoutException as exc:
+            self._healthy = False
             raise BackendUnavailable(
                 f"MLflow at {self.tracking_uri} did not answer in time ({type(exc).__name__}). "
                 "It may be overloaded or down; retry shortly, or check the tracking server."
             ) from exc
         except httpx.HTTPError as exc:
+            self._healthy = False
             raise BackendUnavailable(
                 f"MLflow at {self.tracking_uri} is unreachable ({type(exc).__name__}). Check that the "
                 "tracking server is running and that MLFLOW_TRACKING_URI / --tracking-uri points at it."
             ) from exc
+        self._healthy = response.status_code < 500
         if response.status_code < 400:
             return response
         try:
@@ -71,9 +156,36 @@ class MlflowRest:
             f"MLflow at {self.tracking_uri} failed ({response.status_code} {code}): {message[:300]}"
         )
 
-    async def _get(self, endpoint: str, **params: Any) -> Json:
+    # -- cache ------------------------------------------------------------------------------------
+
+    def _cached(self, key: Any) -> bytes | None:
+        return self.cache.get(key) if self._healthy else None
+
+    def _run_is_terminal(self, run_id: str | None) -> bool:
+        return bool(run_id) and self._terminal.get(run_id, 0.0) > time.monotonic()  # type: ignore[arg-type]
+
+    def _note_runs(self, runs: list[Json]) -> None:
+        """Remember which runs are in a terminal state (their artifacts and history may be cached)."""
+        if self.run_ttl <= 0:
+            return
+        until = time.monotonic() + self.run_ttl
+        for run in runs:
+            info = run.get("info", {})
+            if info.get("status") in TERMINAL and info.get("run_id"):
+                self._terminal[info["run_id"]] = until
+        if len(self._terminal) > 4 * self.cache.max_entries:
+            now = time.monotonic()
+            self._terminal = {k: v for k, v in self._terminal.items() if v > now}
+
+    async def _get(self, endpoint: str, ttl: float = 0.0, **params: Any) -> Json:
         clean = {k: v for k, v in params.items() if v is not None}
-        return (await self._call("GET", f"/api/2.0/mlflow/{endpoint}", params=clean)).json()
+        key = ("GET", endpoint, tuple(sorted(clean.items()))) if ttl > 0 else None
+        if key is not None and (body := self._cached(key)) is not None:
+            return json.loads(body)
+        response = await self._call("GET", f"/api/2.0/mlflow/{endpoint}", params=clean)
+        if key is not None:
+            self.cache.put(key, response.content, ttl)
+        return response.json()
 
     async def _post(self, endpoint: str, body: Json) -> Json:
         clean = {k: v for k, v in body.items() if v is not None}
@@ -96,13 +208,17 @@ class MlflowRest:
 
     async def get_experiment_by_name(self, name: str) -> Json | None:
         try:
-            return (await self._get("experiments/get-by-name", experiment_name=name))["experiment"]
+            return (await self._get("experiments/get-by-name", self.run_ttl, experiment_name=name))[
+                "experiment"
+            ]
         except MlflowMissing:
             return None
 
     async def get_experiment(self, experiment_id: str) -> Json | None:
         try:
-            return (await self._get("experiments/get", experiment_id=experiment_id))["experiment"]
+            return (await self._get("experiments/get", self.run_ttl, experiment_id=experiment_id))[
+                "experiment"
+            ]
         except MlflowMissing:
             return None
         except InvalidArgument:
@@ -128,17 +244,32 @@ class MlflowRest:
                 "run_view_type": view_type,
             },
         )
-        return body.get("runs", []), body.get("next_page_token") or None
+        runs = body.get("runs", [])
+        self._note_runs(runs)
+        return runs, body.get("next_page_token") or None
 
     async def get_run(self, run_id: str) -> Json:
-        return (await self._get("runs/get", run_id=run_id))["run"]
+        key = ("run", run_id)
+        if self.run_ttl > 0 and (cached := self._cached(key)) is not None:
+            return json.loads(cached)
+        response = await self._call("GET", "/api/2.0/mlflow/runs/get", params={"run_id": run_id})
+        run = response.json()["run"]
+        if run.get("info", {}).get("status") in TERMINAL:  # a RUNNING run is never cached
+            self._note_runs([run])
+            self.cache.put(key, json.dumps(run).encode(), self.run_ttl)
+        return run
 
     async def get_metric_history(self, run_id: str, key: str) -> list[Json]:
         points: list[Json] = []
         token: str | None = None
         while True:
             body = await self._get(
-                "metrics/get-history", run_id=run_id, metric_key=key, max_results=25000, page_token=token
+                "metrics/get-history",
+                self.run_ttl if self._run_is_terminal(run_id) else 0.0,
+                run_id=run_id,
+                metric_key=key,
+                max_results=25000,
+                page_token=token,
             )
             points.extend(body.get("metrics", []))
             token = body.get("next_page_token")
@@ -149,7 +280,13 @@ class MlflowRest:
         files: list[Json] = []
         token: str | None = None
         while True:
-            body = await self._get("artifacts/list", run_id=run_id, path=path or None, page_token=token)
+            body = await self._get(
+                "artifacts/list",
+                self.run_ttl if self._run_is_terminal(run_id) else 0.0,
+                run_id=run_id,
+                path=path or None,
+                page_token=token,
+            )
             files.extend(body.get("files", []))
             token = body.get("next_page_token")
             if not token:
@@ -158,13 +295,26 @@ class MlflowRest:
     async def read_artifact(self, run_id: str, path: str, offset: int, length: int) -> tuple[bytes, int]:
         # /get-artifact streams the file through the tracking server whatever the artifact store;
         # we stop reading once the window is filled, so a 2 GB file costs no more than the window.
+        key = ("artifact", run_id, path, offset, length)
+        cacheable = self._run_is_terminal(run_id)
+        if cacheable and (cached := self._cached(key)) is not None:
+            total, _, data = cached.partition(b"\n")
+            return data, int(total)
+        data, total = await self._read_artifact(run_id, path, offset, length)
+        if cacheable:
+            self.cache.put(key, str(total).encode() + b"\n" + data, self.run_ttl)
+        return data, total
+
+    async def _read_artifact(self, run_id: str, path: str, offset: int, length: int) -> tuple[bytes, int]:
         request = self._http.build_request("GET", "/get-artifact", params={"path": path, "run_uuid": run_id})
         try:
             response = await self._http.send(request, stream=True)
         except httpx.HTTPError as exc:
+            self._healthy = False
             raise BackendUnavailable(
                 f"MLflow at {self.tracking_uri} is unreachable ({type(exc).__name__})."
             ) from exc
+        self._healthy = response.status_code < 500
         try:
             if response.status_code == 404:
                 raise MlflowMissing(path)
@@ -194,6 +344,7 @@ class MlflowRest:
     ) -> Page:
         body = await self._get(
             "registered-models/search",
+            self.registry_ttl,
             filter=filter_string or None,
             max_results=max_results,
             page_token=page_token,
@@ -202,13 +353,14 @@ class MlflowRest:
         return body.get("registered_models", []), body.get("next_page_token") or None
 
     async def get_registered_model(self, name: str) -> Json:
-        return (await self._get("registered-models/get", name=name))["registered_model"]
+        return (await self._get("registered-models/get", self.registry_ttl, name=name))["registered_model"]
 
     async def search_model_versions(
         self, filter_string: str, max_results: int, page_token: str | None
     ) -> Page:
         body = await self._get(
             "model-versions/search",
+            self.registry_ttl,
             filter=filter_string,
             max_results=max_results,
             page_token=page_token,
@@ -217,7 +369,11 @@ class MlflowRest:
         return body.get("model_versions", []), body.get("next_page_token") or None
 
     async def get_model_version(self, name: str, version: str) -> Json:
-        return (await self._get("model-versions/get", name=name, version=version))["model_version"]
+        return (await self._get("model-versions/get", self.registry_ttl, name=name, version=version))[
+            "model_version"
+        ]
 
     async def get_model_version_by_alias(self, name: str, alias: str) -> Json:
-        return (await self._get("registered-models/alias", name=name, alias=alias))["model_version"]
+        return (await self._get("registered-models/alias", self.registry_ttl, name=name, alias=alias))[
+            "model_version"
+        ]

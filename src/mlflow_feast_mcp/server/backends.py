@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from ..backends.mlflow_api import MlflowApi
 
 log = logging.getLogger(__name__)
+# seconds after start before the Feast registry loads in the background (env override for A/B runs)
+FEAST_WARM_DELAY = float(os.environ.get("MLFLOW_FEAST_MCP_FEAST_WARM_DELAY", "2.0") or 2.0)
 
 
 class Backends:
@@ -30,6 +33,7 @@ class Backends:
         self._feast_loaded_at = 0.0
         self._feast_lock = asyncio.Lock()
         self._started = False
+        self._tasks: set[asyncio.Task] = set()
 
     def start(self) -> None:
         """Begin loading both backends in the background; safe to call more than once."""
@@ -37,13 +41,19 @@ class Backends:
             return
         self._started = True
         loop = asyncio.get_running_loop()
-        for warm in (self.mlflow, self.feast):
-            task = loop.create_task(self._warm(warm))
-            task.add_done_callback(lambda t: None)
+        # `import feast` (seconds of CPU in a worker thread) contends for the GIL with the handshake
+        # and the first MLflow answers, so its warm-up starts a little later; a Feast tool called
+        # before then loads it at once.
+        for warm, delay in ((self.mlflow, 0.0), (self.feast, FEAST_WARM_DELAY)):
+            task = loop.create_task(self._warm(warm, delay))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     @staticmethod
-    async def _warm(load: Any) -> None:
+    async def _warm(load: Any, delay: float = 0.0) -> None:
         try:
+            if delay:
+                await asyncio.sleep(delay)
             await load()
         except Exception as exc:  # reported to the first tool that needs it
             log.info("background load failed: %s", exc)
@@ -59,9 +69,16 @@ class Backends:
     async def _open_mlflow(self) -> MlflowApi:
         s = self.settings
         if s.uses_rest:
-            from ..backends.mlflow_rest import MlflowRest
+            from ..backends.mlflow_rest import MlflowRest, cache_ttls_from_env
 
-            return MlflowRest(s.tracking_uri, timeout=s.mlflow_timeout, retries=s.mlflow_retries)
+            run_ttl, registry_ttl = cache_ttls_from_env()
+            return MlflowRest(
+                s.tracking_uri,
+                timeout=s.mlflow_timeout,
+                retries=s.mlflow_retries,
+                run_ttl=run_ttl,
+                registry_ttl=registry_ttl,
+            )
         try:
             from ..backends.mlflow_client import MlflowLocal
 
