@@ -191,3 +191,12 @@ async def test_metric_history_summarises_ten_thousand_points(client, world):
 async def test_metric_history_unknown_metric_suggests(client, world):
     text = await error(client, "mlflow_get_metric_history", run_id=world.runs["parts"], metric_key="val_los")
     assert "val_loss" in text
+
+
+async def test_compare_model_versions_by_reference_in_one_call(client, world):
+    answer = await ok(
+        client, "mlflow_compare_runs", run_ids=["game_winner_model/Production", "game_winner_model@champion"]
+    )
+    assert [r["run_id"] for r in answer.data["runs"]] == [world.runs["parts"], world.runs["feast_tags"]]
+    assert answer.data["versions"][0].startswith("game_winner_model v2 (stage")
+    assert "top_features" not in {p["param"] for p in answer.data["param_changes"]}

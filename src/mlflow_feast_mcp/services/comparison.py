@@ -29,8 +29,13 @@ class FeatureDiff(BaseModel):
 
 
 class RunComparison(BaseModel):
+    versions: list[str | None] = Field(
+        [], description="the model version each run stands for, when asked by version"
+    )
     runs: list[RunSummary]
-    param_changes: list[ParamChange]
+    param_changes: list[ParamChange] = Field(
+        description="params that differ (features_part* and top_features are compared as features/importances)"
+    )
     unchanged_params: int
     metric_deltas: list[MetricDelta]
     feature_sources: list[str]
@@ -41,11 +46,16 @@ class RunComparison(BaseModel):
     truncated: bool = False
 
 
-async def compare_runs(api: MlflowApi, runs: list[Json]) -> RunComparison:
-    """Compare `runs` against the first."""
+async def compare_runs(
+    api: MlflowApi, runs: list[Json], labels: list[str | None] | None = None
+) -> RunComparison:
+    """Compare `runs` against the first; `labels` name the model versions they stand for."""
     features = [await run_features(api, run) for run in runs]
     features = [await run_features(api, run) for run in runs]
-    params = [{k: v for k, v in params_of(r).items() if not FEATURE_PART.match(k)} for r in runs]
+    params = [
+        {k: v for k, v in params_of(r).items() if not FEATURE_PART.match(k) and k != "top_features"}
+        for r in runs
+    ]
     metrics = [metrics_of(r) for r in runs]
     keys = sorted({k for p in params for k in p})
     changes = [
@@ -80,6 +90,7 @@ async def compare_runs(api: MlflowApi, runs: list[Json]) -> RunComparison:
     ]
     shifts = {name: [f.importances.get(name) for f in features] for name in features[0].top_features[:10]}
     return RunComparison(
+        versions=labels if labels and any(labels) else [],
         runs=[summarize_run(r) for r in runs],
         param_changes=changes,
         unchanged_params=len(keys) - len(changes),

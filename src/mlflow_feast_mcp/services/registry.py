@@ -172,3 +172,29 @@ async def resolve_model_version(api: MlflowApi, model_name: str, ref: str) -> tu
         version,
         model,
     )
+
+
+_MODEL_REF = re.compile(r"^(models:/.+|[^@/\s]+@[^@/\s]+|[^/\s]+/[^/\s]+)$")
+
+
+def looks_like_model_ref(ref: str) -> bool:
+    """`models:/m/3`, `m@alias`, `m/Production`: a registered model reference rather than a run."""
+    text = ref.strip()
+    return not re.fullmatch(r"[0-9a-f]{32}", text) and bool(_MODEL_REF.match(text))
+
+
+async def source_run_of_version(api: MlflowApi, model_name: str, ref: str) -> tuple[Json, str]:
+    """The run a model version was trained by, and a label saying how the version was found."""
+    resolution, version, _ = await resolve_model_version(api, model_name, ref)
+    run_id = version.get("run_id") or ""
+    if not re.fullmatch(r"[0-9a-f]{32}", run_id):
+        raise InvalidArgument(
+            f"{model_name} v{resolution.version} records no source run, so its training is unknown."
+        )
+    try:
+        run = await api.get_run(run_id)
+    except MlflowMissing:
+        raise NotFound(
+            f"{model_name} v{resolution.version}'s source run {run_id} no longer exists."
+        ) from None
+    return run, f"{model_name} v{resolution.version} ({resolution.resolved_by} '{resolution.ref}')"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from mcp.server import MCPServer
@@ -14,17 +13,9 @@ from ..core.results import tool_result
 from ..server.backends import Backends
 from ..services.alignment import AlignmentReport, alignment_text, check_alignment
 from ..services.features import run_features
-from ..services.mlflow_lookup import RUN_ID, resolve_run
-from ..services.registry import parse_model_ref, resolve_model_version
+from ..services.mlflow_lookup import resolve_run
+from ..services.registry import looks_like_model_ref, parse_model_ref, source_run_of_version
 from .common import READ_ONLY
-
-_MODEL_REF = re.compile(r"^(models:/.+|[^@/\s]+@[^@/\s]+|[^/\s]+/[^/\s]+)$")
-
-
-def looks_like_model_ref(ref: str) -> bool:
-    """`models:/m/3`, `m@alias`, `m/Production`: a registered model reference rather than a run."""
-    text = ref.strip()
-    return not RUN_ID.match(text) and bool(_MODEL_REF.match(text))
 
 
 def register(mcp: MCPServer, backends: Backends) -> None:
@@ -79,15 +70,7 @@ def register(mcp: MCPServer, backends: Backends) -> None:
         else:
             name = ref = None
         if name is not None and ref is not None:
-            resolution, version, _ = await resolve_model_version(api, name, ref)
-            run_id = version.get("run_id") or ""
-            if not RUN_ID.match(run_id):
-                raise InvalidArgument(
-                    f"{name} v{resolution.version} records no source run, "
-                    "so its training features are unknown."
-                )
-            run = await resolve_run(api, run_id, settings.default_experiment)
-            model_version = f"{name} v{resolution.version} ({resolution.resolved_by} '{resolution.ref}')"
+            run, model_version = await source_run_of_version(api, name, ref)
         else:
             run = await resolve_run(api, run_or_model, settings.default_experiment)
         features = await run_features(api, run)

@@ -18,6 +18,7 @@ from ..services.comparison import RunComparison, compare_runs
 from ..services.features import RunFeatures, run_features
 from ..services.metric_history import MetricHistory, summarize_history
 from ..services.mlflow_lookup import resolve_experiment, resolve_run
+from ..services.registry import looks_like_model_ref, parse_model_ref, source_run_of_version
 from ..services.run_detail import RunDetail, build_run_detail, fit_run_detail
 from ..services.runs import KEY_METRICS, RunSummary, metrics_of, summarize_run
 from .common import READ_ONLY, PageInfo, PageToken, ResponseFormat, RunRef, budgeted_page
@@ -220,15 +221,23 @@ def register(mcp: MCPServer, backends: Backends) -> None:
             Field(
                 min_length=2,
                 max_length=10,
-                description="2-10 run ids (or 'latest' / run names); the first is the baseline",
+                description="2-10 runs, the first is the baseline: run ids, 'latest', run names, or model "
+                "versions by their training run, e.g. ['game_winner_model/Production', 'game_winner_model/Staging']",
             ),
         ],
     ) -> Annotated[CallToolResult, RunComparison]:
-        """Runs side by side against the first: params that changed, metric deltas, features added and
-        removed, and how the baseline's top features' importances shifted."""
+        """Runs (or model versions, by their training runs) side by side against the first: params that
+        changed, metric deltas, features added and removed, and how the top features' importances shifted."""
         api = await backends.mlflow()
-        runs = [await resolve_run(api, ref, settings.default_experiment) for ref in run_ids]
-        return tool_result(await compare_runs(api, runs))
+        runs, labels = [], []
+        for ref in run_ids:
+            if looks_like_model_ref(ref):
+                run, label = await source_run_of_version(api, *parse_model_ref(ref, settings.default_model))
+            else:
+                run, label = await resolve_run(api, ref, settings.default_experiment), None
+            runs.append(run)
+            labels.append(label)
+        return tool_result(await compare_runs(api, runs, labels))
 
     @mcp.tool(annotations=READ_ONLY, structured_output=True)
     async def mlflow_get_metric_history(
