@@ -142,7 +142,8 @@ def check_alignment(
             else:
                 mapping.note = f"view '{view}' has no feature '{name}'"
             mapping.closest = [f"{loc.view}:{name}" for loc in locations] or [
-                f"{index[c][0].view}:{c}" for c in closest(name, view_features.get(view) or all_names, cutoff=0.75)
+                f"{index[c][0].view}:{c}"
+                for c in closest(name, view_features.get(view) or all_names, cutoff=0.75)
             ]
         elif locations:
             first = locations[0]
