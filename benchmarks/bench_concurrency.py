@@ -1,5 +1,6 @@
 """Throughput over streamable HTTP with 1, 10 and 50 concurrent clients, each its own MCP session
-making a fixed number of calls from a mix of MLflow, registry and Feast reads."""
+(all opened before the clock starts) making a fixed number of calls from a mix of MLflow, registry
+and Feast reads. The clients run in this process, on the same machine as the server and MLflow."""
 
 from __future__ import annotations
 
@@ -17,8 +18,12 @@ MIX = [
 ]
 
 
-async def _client(url: str, calls: int, offset: int, latencies: list[float], errors: list[str]) -> None:
+async def _client(
+    url: str, calls: int, offset: int, latencies: list[float], errors: list[str], ready, go
+) -> None:
     async with mcp_client(url, read_timeout_seconds=120) as client:
+        ready()
+        await go.wait()  # sessions are opened first: the clock measures calls, not handshakes
         for i in range(calls):
             tool, args = MIX[(offset + i) % len(MIX)]
             t = time.perf_counter()
@@ -40,10 +45,20 @@ async def run(store, levels: list[int], calls_per_client: int) -> dict:
         for k in levels:
             latencies: list[float] = []
             errors: list[str] = []
-            t0 = time.perf_counter()
+            go = anyio.Event()
+            connected = [0]
+            t0 = 0.0
+
+            def ready(k: int = k, connected: list = connected, go: anyio.Event = go) -> None:
+                nonlocal t0
+                connected[0] += 1
+                if connected[0] == k:
+                    t0 = time.perf_counter()
+                    go.set()
+
             async with anyio.create_task_group() as tg:
                 for i in range(k):
-                    tg.start_soon(_client, url, calls_per_client, i, latencies, errors)
+                    tg.start_soon(_client, url, calls_per_client, i, latencies, errors, ready, go)
             wall = time.perf_counter() - t0
             row = {
                 "clients": k,
