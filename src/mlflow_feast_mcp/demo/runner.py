@@ -209,37 +209,34 @@ async def ask_questions(url: str) -> int:
             )
 
         ask.question(4, "How does Staging differ from Production?")
-        staging, _ = await ask.call("mlflow_get_model_version", {"version_ref": "Staging"})
-        prod2, _ = await ask.call("mlflow_get_model_version", {"version_ref": "Production"})
-        if staging is not None and prod2 is not None:
-            run_ids = [prod2["version"]["run_id"], staging["version"]["run_id"]]
-            cmp, _ = await ask.call("mlflow_compare_runs", {"run_ids": run_ids})
-            if cmp is not None:
-                params = {
-                    c["param"]: c["values"]
-                    for c in cmp.get("param_changes", [])
-                    if c["param"] in ("algorithm", "model_version", "feature_count")
-                }
-                metric = next(
-                    (m for m in cmp.get("metric_deltas", []) if m["metric"] == "test_accuracy"), None
-                )
-                diff = next((d for d in cmp.get("feature_changes", []) if d.get("run_id") == run_ids[1]), {})
-                parts = [
-                    f"Production {_version_line(prod2)}; Staging {_version_line(staging)}.",
-                    "Changed: "
-                    + (", ".join(f"{k} {v[0]} -> {v[1]}" for k, v in params.items()) or "no headline params")
-                    + ".",
-                ]
-                if metric:
-                    parts.append(
-                        f"test_accuracy {metric['values'][0]} -> {metric['values'][1]} "
-                        f"(delta {metric['delta_vs_first'][1]})."
-                    )
+        refs = [f"{seeder.MODEL_NAME}/Production", f"{seeder.MODEL_NAME}/Staging"]
+        cmp, _ = await ask.call("mlflow_compare_runs", {"run_ids": refs})
+        if cmp is not None:
+            params = {
+                c["param"]: c["values"]
+                for c in cmp.get("param_changes", [])
+                if c["param"] in ("algorithm", "model_version", "feature_count")
+            }
+            metric = next((m for m in cmp.get("metric_deltas", []) if m["metric"] == "test_accuracy"), None)
+            diff = next(iter(cmp.get("feature_changes", [])), {})
+            runs = cmp.get("runs", [])
+            versions = cmp.get("versions") or ["Production", "Staging"]
+            parts = [
+                f"{versions[0]}: run {runs[0].get('run_name')}; {versions[1]}: run {runs[1].get('run_name')}.",
+                "Changed: "
+                + (", ".join(f"{k} {v[0]} -> {v[1]}" for k, v in params.items()) or "no headline params")
+                + ".",
+            ]
+            if metric:
                 parts.append(
-                    f"Features added in Staging: {', '.join(diff.get('added', [])) or 'none'}; "
-                    f"removed: {', '.join(diff.get('removed', [])) or 'none'}."
+                    f"test_accuracy {metric['values'][0]} -> {metric['values'][1]} "
+                    f"(delta {metric['delta_vs_first'][1]})."
                 )
-                ask.answer(" ".join(parts))
+            parts.append(
+                f"Features added in Staging: {', '.join(diff.get('added', [])) or 'none'}; "
+                f"removed: {', '.join(diff.get('removed', [])) or 'none'}."
+            )
+            ask.answer(" ".join(parts))
 
         ask.question(5, "Which features does game_features define?")
         if "feast_describe_feature_view" in tool_objs:
