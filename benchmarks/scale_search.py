@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--page-size", type=int, default=200, help="mlflow_search_runs page_size (max 200)")
     parser.add_argument("--via", choices=["rest", "client"], default="rest")
     parser.add_argument(
-        "--queries", default=",".join(seed_scale.QUERIES), help="comma-separated QUERIES keys"
+        "--queries", default=",".join(reversed(seed_scale.QUERIES)), help="QUERIES keys, cheapest first"
     )
     args = parser.parse_args(argv)
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
