@@ -1,7 +1,9 @@
 """Parity on PostgreSQL: the same history logged into `mlflow server` on SQLite and on PostgreSQL
 (artifacts served by each tracking server), and the same Feast repo applied into a file registry and
 into a SQL registry in PostgreSQL, answer every tool alike. Run ids, which differ between the two
-stores, are mapped by role; timestamps, which differ by when each world was logged, are masked."""
+stores, are mapped by role; timestamps, which differ by when each world was logged, are masked.
+The SQLite side is the session `world`: this directory sorts before the other test modules, so it is
+compared before any test adds to that store."""
 
 from __future__ import annotations
 
