@@ -8,7 +8,7 @@ import time
 
 import anyio
 
-from .bench_common import http_server, log, mcp_client, peak_rss_mb, rss_mb, stats_ms
+from .bench_common import http_server, log, mcp_client, peak_rss_mb, rss_mb, stats_ms, text_of
 
 MIX = [
     ("mlflow_search_runs", {"page_size": 5}),
@@ -30,7 +30,7 @@ async def _client(
             try:
                 result = await client.call_tool(tool, args)
                 if result.is_error:
-                    errors.append(tool)
+                    errors.append(f"{tool}: {text_of(result)[:240]}")
             except Exception as exc:
                 errors.append(f"{tool}: {type(exc).__name__}")
             latencies.append(time.perf_counter() - t)
@@ -64,6 +64,7 @@ async def run(store, levels: list[int], calls_per_client: int) -> dict:
                 "clients": k,
                 "calls": len(latencies),
                 "errors": len(errors),
+                "error_samples": sorted(set(errors))[:3],
                 "wall_s": round(wall, 2),
                 "calls_per_s": round(len(latencies) / wall, 1),
                 "latency_ms": stats_ms(latencies),
