@@ -17,28 +17,7 @@ from typing import Any
 
 from . import seeder
 
-DEFAULT_DIR = Path(".mlflow-feast-mcp-demo")
 PORT_SCAN = 50
-
-
-def add_parser(sub: Any) -> argparse.ArgumentParser:
-    p = sub.add_parser(
-        "demo",
-        help="seed a real NBA training history, start MLflow + the MCP server, answer the seed's questions",
-        description=(
-            "Seeds a local MLflow store and Feast repo with a real NBA game-winner training history "
-            "(first run only), starts `mlflow server` (UI) and the MCP server on streamable HTTP, asks "
-            "the seed's questions through an MCP client and prints the answers and how to connect."
-        ),
-    )
-    p.add_argument("--dir", type=Path, default=DEFAULT_DIR, help=f"demo folder (default {DEFAULT_DIR})")
-    p.add_argument("--reset", action="store_true", help="delete the demo folder's store and seed again")
-    p.add_argument("--small", action="store_true", help="fewer estimators: seeds faster (tests, CI)")
-    p.add_argument("--mlflow-port", type=int, default=5000, help="MLflow UI/API port (default 5000)")
-    p.add_argument("--mcp-port", type=int, default=8000, help="MCP streamable HTTP port (default 8000)")
-    p.add_argument("--once", action="store_true", help="exit after printing the answers (tests, CI)")
-    p.set_defaults(handler=run)
-    return p
 
 
 # ---------------------------------------------------------------------------------------------

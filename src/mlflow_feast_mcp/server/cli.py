@@ -48,9 +48,9 @@ def parser() -> argparse.ArgumentParser:
     )
     _add_backend_flags(check)
     try:
-        from ..demo import runner
+        from ..demo import cli as demo_cli
 
-        runner.add_parser(sub)
+        demo_cli.add_parser(sub)
     except ImportError:
         pass
     try:
