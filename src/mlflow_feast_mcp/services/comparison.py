@@ -99,3 +99,45 @@ async def compare_runs(
         feature_changes=diffs,
         importance_shifts=shifts,
     )
+
+
+def comparison_text(answer: RunComparison) -> str:
+    """Each run in a line, then only what differs: metrics, params, features, importances."""
+    from ..core.render import scalar
+    from .runs import run_line
+
+    def arrow(values: list) -> str:
+        return " -> ".join(scalar(v) for v in values)
+
+    lines = []
+    for i, run in enumerate(answer.runs):
+        label = answer.versions[i] if i < len(answer.versions) and answer.versions[i] else None
+        prefix = "baseline" if i == 0 else f"#{i + 1}"
+        lines.append(f"{prefix}: " + (f"{label} = " if label else "") + run_line(run))
+    deltas = [
+        f"{d.metric} {arrow(d.values)}"
+        + (
+            f" ({', '.join(f'{x:+}' for x in d.delta_vs_first[1:] if x is not None)})"
+            if any(d.delta_vs_first[1:])
+            else ""
+        )
+        for d in answer.metric_deltas
+        if len({str(v) for v in d.values}) > 1
+    ]
+    lines.append("metrics changed: " + ("; ".join(deltas) or "none"))
+    lines.append(
+        f"params changed ({len(answer.param_changes)}, {answer.unchanged_params} same): "
+        + ("; ".join(f"{scalar(c.param)} {arrow(c.values)}" for c in answer.param_changes) or "none")
+    )
+    for diff in answer.feature_changes:
+        added = ", ".join(scalar(f) for f in diff.added) or "none"
+        removed = ", ".join(scalar(f) for f in diff.removed) or "none"
+        lines.append(f"features vs baseline ({diff.run_id[:8]}): added {added}; removed {removed}")
+    if answer.importance_shifts:
+        shifts = list(answer.importance_shifts.items())[:5]
+        lines.append(
+            "importance of baseline's top features: "
+            + "; ".join(f"{scalar(k)} {arrow(v)}" for k, v in shifts)
+        )
+    lines.append("feature records: " + ", ".join(answer.feature_sources))
+    return "\n".join(lines)

@@ -157,3 +157,34 @@ async def run_features(api: MlflowApi, run: Json) -> RunFeatures:
         importances={k: round_number(v) for k, v in importances.items()},
         notes=notes,
     )
+
+
+def features_text(answer: RunFeatures) -> str:
+    """The model's view: the list, where it came from, the ten most important features."""
+    from ..core.render import scalar
+
+    logged = (
+        f"; feature_count param {answer.logged_feature_count}"
+        if answer.logged_feature_count is not None
+        else ""
+    )
+    lines = [
+        f"run {scalar(answer.run_name)} ({answer.run_id}): {answer.feature_count} features "
+        f"from {answer.source}{logged}"
+    ]
+    if answer.features:
+        lines.append("features: " + ", ".join(scalar(f) for f in answer.features))
+    if answer.feature_refs:
+        lines.append("feast refs: " + ", ".join(scalar(r) for r in answer.feature_refs))
+    if answer.dtypes:
+        lines.append("dtypes: " + ", ".join(f"{scalar(k)}={scalar(v)}" for k, v in answer.dtypes.items()))
+    if answer.importances:
+        ranked = sorted(answer.importances.items(), key=lambda kv: -kv[1])
+        lines.append(
+            f"importances (top {min(10, len(ranked))} of {len(ranked)}): "
+            + ", ".join(f"{scalar(k)}={scalar(v)}" for k, v in ranked[:10])
+        )
+    elif answer.top_features:
+        lines.append("top_features: " + ", ".join(scalar(f) for f in answer.top_features))
+    lines += [f"note: {n}" for n in answer.notes]
+    return "\n".join(lines)

@@ -39,6 +39,19 @@ class RunSummary(BaseModel):
     metrics: dict[str, float | int] = {}
 
 
+def run_line(run: RunSummary) -> str:
+    """A run in one line of text: name, id, status, algorithm and version, features, key metrics."""
+    from ..core.render import scalar
+
+    what = " ".join(x for x in (run.algorithm, run.model_version) if x) or "no algorithm/model_version params"
+    features = f", {run.feature_count} features" if run.feature_count is not None else ""
+    metrics = ", ".join(f"{k}={scalar(v)}" for k, v in run.metrics.items()) or "no key metrics"
+    return (
+        f"run {scalar(run.run_name)} ({run.run_id}): {run.status}, {what}{features}, "
+        f"started {run.start_time}; {metrics}"
+    )
+
+
 def params_of(run: Json) -> dict[str, str]:
     return {p["key"]: p.get("value", "") for p in run.get("data", {}).get("params", [])}
 

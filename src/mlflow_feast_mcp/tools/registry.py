@@ -14,7 +14,7 @@ from ..backends.mlflow_api import MlflowMissing
 from ..core.errors import InvalidArgument
 from ..core.formatting import clip, iso_from_ms
 from ..core.paging import decode_page_token, query_scope
-from ..core.render import render, table
+from ..core.render import render, scalar
 from ..core.results import tool_result
 from ..server.backends import Backends
 from ..services.features import RunFeatures, run_features
@@ -28,7 +28,7 @@ from ..services.registry import (
     resolve_model_version,
     version_info,
 )
-from ..services.runs import RunSummary, summarize_run
+from ..services.runs import RunSummary, run_line, summarize_run
 from .common import READ_ONLY, PageInfo, PageToken, ResponseFormat, budgeted_page
 
 ModelName = Annotated[
@@ -214,10 +214,10 @@ def register(mcp: MCPServer, backends: Backends) -> None:
                 answer.notes.append(f"source run {info.run_id} no longer exists in MLflow")
         else:
             answer.notes.append("this version records no source run")
-        return tool_result(answer, _version_text(answer))
+        return tool_result(answer, _version_text(answer, response_format == "detailed"))
 
 
-def _version_text(answer: ModelVersionAnswer) -> str:
+def _version_text(answer: ModelVersionAnswer, detailed: bool) -> str:
     r, v = answer.resolution, answer.version
     lines = [
         f"{r.model_name} '{r.ref}' -> version {v.version} (resolved by {r.resolved_by}); stage {v.stage}; "
@@ -225,17 +225,19 @@ def _version_text(answer: ModelVersionAnswer) -> str:
     ]
     lines += [f"CONFLICT: {c}" for c in r.conflicts]
     if answer.run:
-        lines.append("run:")
-        lines += table([answer.run.model_dump(exclude_none=True)], "  ")
+        lines.append(run_line(answer.run))
     if answer.features:
         f = answer.features
-        lines.append(f"features ({f.feature_count}, from {f.source}): " + ", ".join(f.features))
-        if f.top_features:
-            lines.append("top_features: " + ", ".join(f.top_features))
+        head = f"features: {f.feature_count} from {f.source}"
+        if detailed or not f.top_features:
+            lines.append(f"{head}: " + ", ".join(scalar(x) for x in f.features))
+        else:
+            lines.append(f"{head}; top: " + ", ".join(scalar(x) for x in f.top_features[:5]))
+            lines.append("(full list: mlflow_get_run_features, or response_format='detailed')")
         lines += [f"note: {n}" for n in f.notes]
     extra = answer.model_dump(include={"tags", "notes"}, exclude_none=True)
     if any(extra.values()):
         lines.append(render(extra))
     if v.description:
-        lines.append(f"description: {render({'d': v.description})[3:]}")
+        lines.append(f"description: {scalar(v.description)}")
     return "\n".join(lines)

@@ -14,8 +14,8 @@ from ..core.paging import decode_page_token, query_scope
 from ..core.render import render, table
 from ..core.results import tool_result
 from ..server.backends import Backends
-from ..services.comparison import RunComparison, compare_runs
-from ..services.features import RunFeatures, run_features
+from ..services.comparison import RunComparison, compare_runs, comparison_text
+from ..services.features import RunFeatures, features_text, run_features
 from ..services.metric_history import MetricHistory, summarize_history
 from ..services.mlflow_lookup import resolve_experiment, resolve_run
 from ..services.registry import looks_like_model_ref, parse_model_ref, source_run_of_version
@@ -212,7 +212,8 @@ def register(mcp: MCPServer, backends: Backends) -> None:
         feature_count, top_features and importances from feature_importances.json."""
         api = await backends.mlflow()
         run = await resolve_run(api, run_id, settings.default_experiment)
-        return tool_result(await run_features(api, run))
+        answer = await run_features(api, run)
+        return tool_result(answer, features_text(answer))
 
     @mcp.tool(annotations=READ_ONLY, structured_output=True)
     async def mlflow_compare_runs(
@@ -237,7 +238,8 @@ def register(mcp: MCPServer, backends: Backends) -> None:
                 run, label = await resolve_run(api, ref, settings.default_experiment), None
             runs.append(run)
             labels.append(label)
-        return tool_result(await compare_runs(api, runs, labels))
+        answer = await compare_runs(api, runs, labels)
+        return tool_result(answer, comparison_text(answer))
 
     @mcp.tool(annotations=READ_ONLY, structured_output=True)
     async def mlflow_get_metric_history(
