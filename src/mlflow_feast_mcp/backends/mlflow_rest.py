@@ -36,20 +36,6 @@ def auth_headers() -> dict[str, str]:
 
 
 TERMINAL = frozenset({"FINISHED", "FAILED", "KILLED"})
-RUN_CACHE_TTL = 60.0  # seconds; env MLFLOW_FEAST_MCP_MLFLOW_CACHE_TTL (0 turns the cache off)
-REGISTRY_CACHE_TTL = 5.0  # seconds; env MLFLOW_FEAST_MCP_REGISTRY_CACHE_TTL
-
-
-def cache_ttls_from_env() -> tuple[float, float]:
-    def read(var: str, default: float) -> float:
-        try:
-            return max(0.0, float(os.environ.get(var, default)))
-        except ValueError:
-            return default
-
-    return read("MLFLOW_FEAST_MCP_MLFLOW_CACHE_TTL", RUN_CACHE_TTL), read(
-        "MLFLOW_FEAST_MCP_REGISTRY_CACHE_TTL", REGISTRY_CACHE_TTL
-    )
 
 
 class ResponseCache:

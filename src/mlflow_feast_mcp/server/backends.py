@@ -69,15 +69,14 @@ class Backends:
     async def _open_mlflow(self) -> MlflowApi:
         s = self.settings
         if s.uses_rest:
-            from ..backends.mlflow_rest import MlflowRest, cache_ttls_from_env
+            from ..backends.mlflow_rest import MlflowRest
 
-            run_ttl, registry_ttl = cache_ttls_from_env()
             return MlflowRest(
                 s.tracking_uri,
                 timeout=s.mlflow_timeout,
                 retries=s.mlflow_retries,
-                run_ttl=run_ttl,
-                registry_ttl=registry_ttl,
+                run_ttl=s.mlflow_cache_ttl,
+                registry_ttl=s.registry_cache_ttl,
             )
         try:
             from ..backends.mlflow_client import MlflowLocal

@@ -20,6 +20,12 @@ class Settings(BaseModel):
     mlflow_timeout: float = Field(10.0, gt=0, description="seconds per MLflow request")
     mlflow_retries: int = Field(1, ge=0, le=5)
     feast_cache_ttl: float = Field(30.0, ge=0, description="seconds a loaded Feast registry is reused")
+    mlflow_cache_ttl: float = Field(
+        60.0,
+        ge=0,
+        description="seconds finished runs, their artifacts and metric histories are cached (0: off)",
+    )
+    registry_cache_ttl: float = Field(5.0, ge=0, description="seconds registry reads are cached (0: off)")
     mlflow_backend: Literal["auto", "rest", "client"] = "auto"
     http_token: str | None = None
     allowed_hosts: list[str] = []
@@ -41,6 +47,8 @@ class Settings(BaseModel):
             ("mlflow_timeout", "MLFLOW_FEAST_MCP_MLFLOW_TIMEOUT"),
             ("mlflow_retries", "MLFLOW_FEAST_MCP_MLFLOW_RETRIES"),
             ("feast_cache_ttl", "MLFLOW_FEAST_MCP_FEAST_CACHE_TTL"),
+            ("mlflow_cache_ttl", "MLFLOW_FEAST_MCP_MLFLOW_CACHE_TTL"),
+            ("registry_cache_ttl", "MLFLOW_FEAST_MCP_REGISTRY_CACHE_TTL"),
             ("mlflow_backend", "MLFLOW_FEAST_MCP_MLFLOW_BACKEND"),
         ):
             if env.get(var):
