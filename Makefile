@@ -18,17 +18,17 @@ demo: $(BIN)/.installed
 	$(BIN)/mlflow-feast-mcp demo $(ARGS)
 
 test: $(BIN)/.installed
-	$(BIN)/ruff check src tests feature_repo
-	$(BIN)/ruff format --check src tests feature_repo
+	$(BIN)/ruff check src tests feature_repo benchmarks
+	$(BIN)/ruff format --check src tests feature_repo benchmarks
 	$(BIN)/pytest -q $(ARGS)
 
 lint: $(BIN)/.installed
-	$(BIN)/ruff check src tests feature_repo
-	$(BIN)/ruff format --check src tests feature_repo
+	$(BIN)/ruff check src tests feature_repo benchmarks
+	$(BIN)/ruff format --check src tests feature_repo benchmarks
 
 format: $(BIN)/.installed
-	$(BIN)/ruff format src tests feature_repo
-	$(BIN)/ruff check --fix src tests feature_repo
+	$(BIN)/ruff format src tests feature_repo benchmarks
+	$(BIN)/ruff check --fix src tests feature_repo benchmarks
 
 benchmark: $(BIN)/.installed
 	$(BIN)/python -m benchmarks $(ARGS)
