@@ -75,3 +75,21 @@ async def test_rest_and_mlflow_client_backends_answer_the_same(shared_store, tmp
             a, b = await call(over_rest, tool, **args), await call(over_client, tool, **args)
             assert (a.is_error, a.data, a.text) == (b.is_error, b.data, b.text), f"{tool}({args}) differs"
     assert not world.trap.exists()
+
+
+async def test_database_uri_without_artifact_access_still_answers(mlflow_server, world, tmp_path: Path):
+    """A sqlite:/// or postgresql:// URI cannot reach artifacts a tracking server serves: features
+    fall back to the params, with a note, instead of failing the whole answer."""
+    from mcp import Client
+
+    from mlflow_feast_mcp.server.app import build_server
+    from mlflow_feast_mcp.server.config import Settings
+
+    settings = Settings(tracking_uri=f"sqlite:///{mlflow_server.db}", feast_repo=tmp_path, mlflow_timeout=60)
+    async with Client(build_server(settings)) as client:
+        features = await call(client, "mlflow_get_run_features", run_id=world.runs["seed"])
+        assert not features.is_error, features.text
+        assert features.data["source"] == "features_part params"
+        assert any("could not be read" in n for n in features.data["notes"])
+        version = await call(client, "mlflow_get_model_version", version_ref="Archived")
+        assert not version.is_error and version.data["version"]["version"] == world.versions["seed"]

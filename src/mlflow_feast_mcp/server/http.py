@@ -72,7 +72,9 @@ def http_app(
     security = TransportSecuritySettings(
         enable_dns_rebinding_protection=True,
         allowed_hosts=hosts,
-        allowed_origins=[f"http://{h}" for h in hosts],
+        allowed_origins=[
+            f"{scheme}://{h}" for h in hosts for scheme in ("http", "https")
+        ],  # TLS may end at a balancer
     )
     app: Starlette = mcp.streamable_http_app(
         streamable_http_path="/mcp",

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from ..backends.mlflow_api import Json, MlflowApi
+from ..core.errors import BackendUnavailable
 from ..core.formatting import round_number
 from .artifacts import read_json_artifact
 from .runs import _int_or_none, fold_feature_parts, params_of, parse_top_features, run_name_of, tags_of
@@ -107,7 +108,19 @@ async def run_features(api: MlflowApi, run: Json) -> RunFeatures:
     features: list[str] = []
 
     from_parts = fold_feature_parts(params, logged_count)
-    payload = await read_json_artifact(api, run_id, FEATURES_JSON)
+    unreadable: str | None = None
+
+    async def read_optional(path: str) -> Any | None:
+        # A database tracking URI cannot reach artifacts a tracking server serves (mlflow-artifacts:):
+        # say so and fall back to the params, rather than fail the whole answer.
+        nonlocal unreadable
+        try:
+            return await read_json_artifact(api, run_id, path)
+        except BackendUnavailable as exc:
+            unreadable = str(exc)[:300]
+            return None
+
+    payload = await read_optional(FEATURES_JSON)
     if payload is not None:
         features, dtypes = _names_from_json(payload)
         if features:
@@ -137,7 +150,11 @@ async def run_features(api: MlflowApi, run: Json) -> RunFeatures:
     if logged_count is not None and features and logged_count != len(features):
         notes.append(f"feature_count param says {logged_count} but the list has {len(features)}")
 
-    importances = _importances(await read_json_artifact(api, run_id, IMPORTANCES_JSON))
+    importances = _importances(await read_optional(IMPORTANCES_JSON))
+    if unreadable:
+        notes.append(
+            f"training artifacts could not be read, so features.json was not consulted: {unreadable}"
+        )
     logged_top = parse_top_features(params.get("top_features"))
     if not importances:
         importances = {k: v for k, v in logged_top.items() if v is not None}
