@@ -40,6 +40,13 @@ class PageInfo(BaseModel):
     hint: str | None = Field(None, description="how to get the rest when more exists")
 
 
+def name_contains_filter(name_contains: str | None) -> str | None:
+    """MLflow's filter for 'name contains X', case-insensitive, with X's quotes and wildcards escaped."""
+    if not name_contains:
+        return None
+    return "name ILIKE '%" + name_contains.replace("'", "\\'").replace("%", "\\%") + "%'"
+
+
 def continue_hint(tool: str, token: str | None, truncated: bool) -> str | None:
     if not token:
         return None

@@ -29,7 +29,7 @@ from ..services.registry import (
     version_info,
 )
 from ..services.runs import RunSummary, run_line, summarize_run
-from .common import READ_ONLY, PageInfo, PageToken, ResponseFormat, budgeted_page
+from .common import READ_ONLY, PageInfo, PageToken, ResponseFormat, budgeted_page, name_contains_filter
 
 ModelName = Annotated[
     str | None,
@@ -92,9 +92,7 @@ def register(mcp: MCPServer, backends: Backends) -> None:
         api = await backends.mlflow()
         scope = query_scope("models", name_contains, page_size)
         page = decode_page_token(page_token, scope)
-        filter_string = None
-        if name_contains:
-            filter_string = "name ILIKE '%" + name_contains.replace("'", "\\'").replace("%", "\\%") + "%'"
+        filter_string = name_contains_filter(name_contains)
         rows, next_cursor = await api.search_registered_models(filter_string, page_size, page.cursor)
         models = [
             ModelRow(

@@ -21,7 +21,15 @@ from ..services.mlflow_lookup import resolve_experiment, resolve_run
 from ..services.registry import looks_like_model_ref, parse_model_ref, source_run_of_version
 from ..services.run_detail import RunDetail, build_run_detail, fit_run_detail
 from ..services.runs import KEY_METRICS, RunSummary, metrics_of, summarize_run
-from .common import READ_ONLY, PageInfo, PageToken, ResponseFormat, RunRef, budgeted_page
+from .common import (
+    READ_ONLY,
+    PageInfo,
+    PageToken,
+    ResponseFormat,
+    RunRef,
+    budgeted_page,
+    name_contains_filter,
+)
 
 ExperimentRef = Annotated[
     str | None,
@@ -112,9 +120,7 @@ def register(mcp: MCPServer, backends: Backends) -> None:
         view = "ALL" if include_deleted else "ACTIVE_ONLY"
         scope = query_scope("experiments", name_contains, view, page_size)
         page = decode_page_token(page_token, scope)
-        filter_string = None
-        if name_contains:
-            filter_string = "name ILIKE '%" + name_contains.replace("'", "\\'").replace("%", "\\%") + "%'"
+        filter_string = name_contains_filter(name_contains)
         rows, next_cursor = await api.search_experiments(filter_string, page_size, page.cursor, view)
         answer = budgeted_page(
             "mlflow_list_experiments",
