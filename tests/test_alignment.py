@@ -25,7 +25,7 @@ def alignment_runs(world: World) -> Iterator[dict[str, str]]:
     the default experiment and on the number of active experiments stay intact."""
     from mlflow.tracking import MlflowClient
 
-    client = MlflowClient(tracking_uri=world.uri)
+    client = MlflowClient(tracking_uri=world.uri, registry_uri=world.uri)
     exp_id = client.create_experiment(ALIGNMENT_EXPERIMENT)
     runs: dict[str, str] = {}
 

@@ -195,7 +195,8 @@ def test_demo_once_prints_answers_mlflow_confirms(seeded):
 
     from mlflow.tracking import MlflowClient
 
-    client = MlflowClient(tracking_uri=f"sqlite:///{workdir / 'mlflow.db'}")
+    store = f"sqlite:///{workdir / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=store, registry_uri=store)
     experiment = client.get_experiment_by_name(report.experiment)
     latest = client.search_runs([experiment.experiment_id], order_by=["start_time DESC"], max_results=1)[0]
     production = client.get_latest_versions(MODEL_NAME, stages=["Production"])[0]

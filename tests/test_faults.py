@@ -46,7 +46,7 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Small]:
     root = tmp_path_factory.mktemp("mlflow-faults")
     server = MlflowServer(root).start()
     world = Small(server)
-    client = MlflowClient(tracking_uri=server.uri)
+    client = MlflowClient(tracking_uri=server.uri, registry_uri=server.uri)
     exp = client.create_experiment(EXPERIMENT)
     for i, algorithm in enumerate(("logistic_regression", "gradient_boosting")):
         run = client.create_run(exp, run_name=f"run_{i}")
