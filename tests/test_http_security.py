@@ -178,3 +178,26 @@ def test_non_loopback_bind_with_token_is_allowed_and_explains_allowed_hosts(tmp_
     assert capsys.readouterr().err == ""
     with pytest.raises(SystemExit, match="Refusing"):
         http_app(build_server(Settings(feast_repo=tmp_path / "none")), "10.1.2.3", 8123, None, [])
+
+
+def test_healthz_answers_without_a_token_and_reveals_nothing(token_server):
+    _, url = token_server
+    response = httpx.get(url.replace("/mcp", "/healthz"), timeout=5)
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+def test_stateless_get_is_405_not_a_hanging_stream(world, tmp_path):
+    port = free_port()
+    proc = subprocess.Popen(
+        [*serve_command(port, world.uri, tmp_path / "no_repo"), "--stateless"],
+        env=clean_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz", timeout=60, proc=proc)
+        response = httpx.get(f"http://127.0.0.1:{port}/mcp", timeout=5)
+        assert response.status_code == 405 and response.headers["allow"] == "POST"
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -1,5 +1,5 @@
 """Streamable HTTP at /mcp: loopback by default, DNS-rebinding protection on, an optional bearer
-token compared in constant time, and bounded request bodies."""
+token compared in constant time, bounded request bodies, and `GET /healthz` for balancers."""
 
 from __future__ import annotations
 
@@ -48,6 +48,30 @@ class BearerToken:
         await self.app(scope, receive, send)
 
 
+class HealthAndStatelessGet:
+    """`GET /healthz` answers 200 without a token (for balancers; it reveals nothing). In stateless
+    mode there is no server-to-client stream, so `GET /mcp` answers 405 instead of hanging open."""
+
+    def __init__(self, app: ASGIApp, stateless: bool) -> None:
+        self.app, self.stateless = app, stateless
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            path = scope["path"].rstrip("/")
+            if path == "/healthz":
+                await JSONResponse({"status": "ok"})(scope, receive, send)
+                return
+            if self.stateless and path == "/mcp":
+                response = JSONResponse(
+                    {"error": "method not allowed", "message": "Stateless server: POST JSON-RPC to /mcp."},
+                    status_code=405,
+                    headers={"Allow": "POST"},
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def allowed_hosts_for(host: str, port: int, extra: list[str]) -> list[str]:
     names = {"127.0.0.1", "localhost", "[::1]", host}
     hosts = [f"{name}:{port}" for name in sorted(names)] + sorted(names)
@@ -83,4 +107,4 @@ def http_app(
         stateless_http=stateless,
         host=host,
     )
-    return BearerToken(app, token) if token else app
+    return HealthAndStatelessGet(BearerToken(app, token) if token else app, stateless)
