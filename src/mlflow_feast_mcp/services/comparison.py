@@ -139,5 +139,8 @@ def comparison_text(answer: RunComparison) -> str:
             "importance of baseline's top features: "
             + "; ".join(f"{scalar(k)} {arrow(v)}" for k, v in shifts)
         )
-    lines.append("feature records: " + ", ".join(answer.feature_sources))
+    if any(not source.split(": ", 1)[-1].startswith("features.json") for source in answer.feature_sources):
+        lines.append(
+            "feature records: " + ", ".join(answer.feature_sources)
+        )  # only when not all features.json
     return "\n".join(lines)

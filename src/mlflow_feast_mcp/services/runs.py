@@ -40,16 +40,14 @@ class RunSummary(BaseModel):
 
 
 def run_line(run: RunSummary) -> str:
-    """A run in one line of text: name, id, status, algorithm and version, features, key metrics."""
+    """A run in one line of text: name, id, status, algorithm and version, features, key metrics
+    (start times are in the structured content and in search results)."""
     from ..core.render import scalar
 
     what = " ".join(x for x in (run.algorithm, run.model_version) if x) or "no algorithm/model_version params"
     features = f", {run.feature_count} features" if run.feature_count is not None else ""
     metrics = ", ".join(f"{k}={scalar(v)}" for k, v in run.metrics.items()) or "no key metrics"
-    return (
-        f"run {scalar(run.run_name)} ({run.run_id}): {run.status}, {what}{features}, "
-        f"started {run.start_time}; {metrics}"
-    )
+    return f"run {scalar(run.run_name)} ({run.run_id}): {run.status}, {what}{features}; {metrics}"
 
 
 def params_of(run: Json) -> dict[str, str]:

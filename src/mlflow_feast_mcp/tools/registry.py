@@ -217,9 +217,11 @@ def register(mcp: MCPServer, backends: Backends) -> None:
 
 def _version_text(answer: ModelVersionAnswer, detailed: bool) -> str:
     r, v = answer.resolution, answer.version
+    aliases = f"; aliases: {', '.join(v.aliases)}" if v.aliases else "; no aliases"
+    status = f"; status {v.status}" if v.status != "READY" else ""
     lines = [
-        f"{r.model_name} '{r.ref}' -> version {v.version} (resolved by {r.resolved_by}); stage {v.stage}; "
-        f"aliases: {', '.join(v.aliases) or 'none'}; status {v.status}; created {v.created}"
+        f"{r.model_name} '{r.ref}' -> version {v.version} (resolved by {r.resolved_by}); stage {v.stage}"
+        f"{aliases}{status}; created {v.created}"
     ]
     lines += [f"CONFLICT: {c}" for c in r.conflicts]
     if answer.run:
