@@ -107,12 +107,11 @@ def ours(store) -> dict[str, Callable[[Call], Awaitable[None]]]:
         await call("mlflow_get_model_version", {"version_ref": "Production"})
 
     async def q4(call: Call) -> None:
-        # each answer carries the version, its run's params, metrics and features: the diff is readable
-        # from the two (mlflow_compare_runs on the two run ids adds computed deltas: q4_with_compare)
-        await call("mlflow_get_model_version", {"version_ref": "Production"})
-        await call("mlflow_get_model_version", {"version_ref": "Staging"})
+        # one call: model versions by reference, compared through their training runs
+        await call("mlflow_compare_runs", {"run_ids": [f"{MODEL}/Production", f"{MODEL}/Staging"]})
 
     async def q4_with_compare(call: Call) -> None:
+        # the longer path an agent may take: resolve both versions, then compare their runs
         prod = await call("mlflow_get_model_version", {"version_ref": "Production"})
         staging = await call("mlflow_get_model_version", {"version_ref": "Staging"})
         ids = [_run_id_after(prod, store.version(stage="Production").run_id),
