@@ -14,12 +14,11 @@ import glob
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from .servers import MlflowServer, free_port, wait_http
+from .servers import MlflowServer, free_port
 
 PG_ENV = "MLFLOW_FEAST_MCP_PG"
 
@@ -134,34 +133,7 @@ class MlflowOnPostgres(MlflowServer):
     """`mlflow server --backend-store-uri postgresql://...` with served artifacts in `root/artifacts`."""
 
     def __init__(self, root: Path, backend_uri: str) -> None:
-        super().__init__(root)
-        self.backend_uri = backend_uri
-
-    def start(self) -> MlflowOnPostgres:
-        self.root.mkdir(parents=True, exist_ok=True)
-        mlflow = Path(sys.executable).with_name("mlflow")
-        self.proc = subprocess.Popen(
-            [
-                str(mlflow),
-                "server",
-                "--backend-store-uri",
-                self.backend_uri,
-                "--artifacts-destination",
-                str(self.root / "artifacts"),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--workers",
-                "1",
-            ],
-            stdout=open(self.root / "server.log", "ab"),
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "MLFLOW_ENABLE_WORKSPACES": "false"},
-            start_new_session=True,
-        )
-        wait_http(f"{self.uri}/health", timeout=180, proc=self.proc)
-        return self
+        super().__init__(root, backend_uri=backend_uri)
 
 
 NGINX_CONF = """\

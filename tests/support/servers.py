@@ -35,12 +35,19 @@ def wait_http(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = N
 class MlflowServer:
     """`mlflow server` on 127.0.0.1 with a SQLite store and served artifacts; restartable (fault tests)."""
 
-    def __init__(self, root: Path, port: int | None = None, artifact_root: str | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        port: int | None = None,
+        artifact_root: str | None = None,
+        backend_uri: str | None = None,
+    ) -> None:
         self.root = root
         self.artifact_root = artifact_root  # a file: root read directly instead of served artifacts
         self.port = port or free_port()
         self.uri = f"http://127.0.0.1:{self.port}"
         self.db = root / "mlflow.db"
+        self.backend_uri = backend_uri or f"sqlite:///{self.db}"  # e.g. postgresql://... (tests/postgres)
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> MlflowServer:
@@ -56,7 +63,7 @@ class MlflowServer:
                 str(mlflow),
                 "server",
                 "--backend-store-uri",
-                f"sqlite:///{self.db}",
+                self.backend_uri,
                 *artifacts,
                 "--host",
                 "127.0.0.1",
@@ -70,7 +77,7 @@ class MlflowServer:
             env={**os.environ, "MLFLOW_ENABLE_WORKSPACES": "false"},
             start_new_session=True,
         )
-        wait_http(f"{self.uri}/health", timeout=120, proc=self.proc)
+        wait_http(f"{self.uri}/health", timeout=180, proc=self.proc)
         return self
 
     def stop(self) -> None:
