@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import socket
 import subprocess
@@ -77,6 +78,7 @@ class MlflowServer:
             env={**os.environ, "MLFLOW_ENABLE_WORKSPACES": "false"},
             start_new_session=True,
         )
+        atexit.register(self.stop)  # a fixture that fails after start() must not leak the server
         wait_http(f"{self.uri}/health", timeout=180, proc=self.proc)
         return self
 
