@@ -41,18 +41,13 @@ def build_server(settings: Settings | None = None, backends: Backends | None = N
         lifespan=lifespan,
         log_level="WARNING",
     )
+    from .. import prompts, resources
     from ..tools import register_all
-
-    register_all(mcp, backends)
-    for optional in ("prompts", "resources"):
-        try:
-            module = __import__(f"mlflow_feast_mcp.{optional}", fromlist=["register"])
-        except ImportError:
-            continue
-        if hasattr(module, "register"):
-            module.register(mcp, backends)
     from .schemas import compact_tool_schemas
 
+    register_all(mcp, backends)
+    prompts.register(mcp, backends)
+    resources.register(mcp, backends)
     compact_tool_schemas(mcp)
     mcp.backends = backends  # type: ignore[attr-defined]
     return mcp

@@ -47,18 +47,11 @@ def parser() -> argparse.ArgumentParser:
         "check", help="show what the server would see in MLflow and Feast; non-zero exit on problems"
     )
     _add_backend_flags(check)
-    try:
-        from ..demo import cli as demo_cli
+    from ..demo import cli as demo_cli
+    from ..evals import cli as eval_cli
 
-        demo_cli.add_parser(sub)
-    except ImportError:
-        pass
-    try:
-        from ..evals import cli as eval_cli
-
-        eval_cli.add_parser(sub)
-    except ImportError:
-        pass
+    demo_cli.add_parser(sub)
+    eval_cli.add_parser(sub)
     return top
 
 

@@ -11,15 +11,7 @@ if TYPE_CHECKING:
 
 
 def register_all(mcp: MCPServer, backends: Backends) -> None:
-    from . import artifacts, registry, runs
+    from . import alignment, artifacts, feast, registry, runs, validation
 
-    for module in (runs, artifacts, registry):
-        module.register(mcp, backends)
-    for optional in ("feast", "alignment", "validation"):
-        try:
-            module = __import__(f"{__name__}.{optional}", fromlist=["register"])
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{optional}":
-                raise
-            continue
+    for module in (runs, artifacts, registry, feast, alignment, validation):
         module.register(mcp, backends)
