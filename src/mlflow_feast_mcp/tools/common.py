@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Callable, Sequence
+from typing import Annotated, Literal, TypeVar
 
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
+
+ItemT = TypeVar("ItemT")
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 READ_ONLY = ToolAnnotations(
     read_only_hint=True, idempotent_hint=True, destructive_hint=False, open_world_hint=False
@@ -56,16 +60,16 @@ def continue_hint(tool: str, token: str | None, truncated: bool) -> str | None:
 
 def budgeted_page(
     tool: str,
-    items: list,
-    build,  # (items, page: PageInfo) -> model
+    items: list[ItemT],
+    build: Callable[[list[ItemT], PageInfo], ModelT],
     budget: int,
     *,
     cursor: str | int | None,
     skip: int,
     next_cursor: str | int | None,
     scope: str,
-    text=None,
-):
+    text: Callable[[ModelT], str] | None = None,
+) -> ModelT:
     """Fit `items` (one backend page, already past `skip`) into the budget and set the paging fields.
 
     A page cut by the budget continues at the same backend page, further in; a whole page continues
@@ -74,7 +78,7 @@ def budgeted_page(
     from ..core.paging import encode_page_token
     from ..core.render import render
 
-    def make(prefix, truncated: bool):
+    def make(prefix: Sequence[ItemT], truncated: bool) -> ModelT:
         if len(prefix) < len(items):
             token = encode_page_token(cursor, skip + len(prefix), scope)
         else:
