@@ -16,8 +16,8 @@ import pytest
 
 from support.calls import Answer, call
 from support.mlflow_world import World
-from support.postgres import MlflowOnPostgres, Nginx, wait_mcp
-from support.servers import free_port
+from support.postgres import MlflowOnPostgres, Nginx
+from support.servers import free_port, wait_http
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres, pytest.mark.slow]
 CLI = str(Path(sys.executable).with_name("mlflow-feast-mcp"))
@@ -85,7 +85,7 @@ def balanced(
     nginx = Nginx(root / "nginx", [r.port for r in replicas], port=balancer_port)
     try:
         for replica in replicas:
-            wait_mcp(f"http://127.0.0.1:{replica.port}/mcp", timeout=120, proc=replica.proc)
+            wait_http(f"http://127.0.0.1:{replica.port}/healthz", timeout=120, proc=replica.proc)
         nginx.start()
         yield nginx, replicas
     finally:

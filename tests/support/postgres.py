@@ -55,24 +55,6 @@ def missing_tools() -> list[str]:
     return missing
 
 
-def wait_mcp(url: str, timeout: float = 120.0, proc: subprocess.Popen | None = None) -> None:
-    """Wait until a streamable-HTTP MCP endpoint answers. A POST without a body gets a quick 4xx;
-    a GET would not do: on a stateless server it opens an event stream that never ends."""
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode} before {url} answered")
-        try:
-            if httpx.post(url, timeout=5.0).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise TimeoutError(f"{url} did not answer within {timeout} s")
-
-
 class PostgresCluster:
     def __init__(self, databases: tuple[str, ...] = ("mlflow", "feast")) -> None:
         self.bin = pg_bin_dir()
