@@ -138,7 +138,7 @@ def demo_store(workdir: Path, small: bool) -> Iterator[Store]:
 
 def server_command(*extra: str) -> list[str]:
     exe = Path(sys.executable).with_name("mlflow-feast-mcp")
-    base = [str(exe)] if exe.exists() else [sys.executable, "-m", "mlflow_feast_mcp.server.cli"]
+    base = [str(exe)] if exe.exists() else [sys.executable, "-m", "mlflow_feast_mcp"]
     return [*base, "serve", *extra]
 
 

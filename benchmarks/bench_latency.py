@@ -63,12 +63,12 @@ def cases(store) -> list[Case]:
 
 
 async def record_round_trips(store, all_cases: list[Case]) -> None:
+    from mlflow_feast_mcp.core.settings import Settings
     from mlflow_feast_mcp.server.app import build_server
-    from mlflow_feast_mcp.server.config import Settings
 
     settings = Settings(tracking_uri=store.mlflow_url, feast_repo=store.feast_repo)
     server = build_server(settings)
-    backends = server.backends  # type: ignore[attr-defined]
+    backends = server.backends
     current: list[tuple[str, str, bytes]] = []
 
     async def hook(request: Any) -> None:

@@ -9,8 +9,8 @@ import sys
 from .bench_common import log
 
 SERVE_IMPORTS = (
-    "import mlflow_feast_mcp.server.cli, mlflow_feast_mcp.server.app; "
-    "from mlflow_feast_mcp.server.app import build_server; from mlflow_feast_mcp.server.config import Settings; "
+    "import mlflow_feast_mcp.cli, mlflow_feast_mcp.server.app; "
+    "from mlflow_feast_mcp.server.app import build_server; from mlflow_feast_mcp.core.settings import Settings; "
     "build_server(Settings())"
 )
 

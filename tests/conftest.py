@@ -18,6 +18,9 @@ os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "true")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
+# mlflow server otherwise starts a pool of huey job consumers (GenAI jobs) per server: ~7 processes
+# and ~2 GB that no test uses.
+os.environ.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
 
 
 @pytest.fixture(scope="session")
@@ -39,7 +42,7 @@ def world(mlflow_server: MlflowServer, tmp_path_factory: pytest.TempPathFactory)
 
 @pytest.fixture
 def settings(world: World, tmp_path: Path):
-    from mlflow_feast_mcp.server.config import Settings
+    from mlflow_feast_mcp.core.settings import Settings
 
     return Settings(tracking_uri=world.uri, feast_repo=tmp_path / "no_feast_repo_here")
 

@@ -10,8 +10,8 @@ import pytest
 from mcp import Client
 from mcp.types import CallToolResult
 
+from mlflow_feast_mcp.core.settings import Settings
 from mlflow_feast_mcp.server.app import build_server
-from mlflow_feast_mcp.server.config import Settings
 from support.feast_world import FeastWorld
 from support.mlflow_world import FEATURES_V1, MODEL, World
 

@@ -63,8 +63,8 @@ def parity_calls(world: World) -> list[tuple[str, dict]]:
 async def test_rest_and_mlflow_client_backends_answer_the_same(shared_store, tmp_path: Path):
     from mcp import Client
 
+    from mlflow_feast_mcp.core.settings import Settings
     from mlflow_feast_mcp.server.app import build_server
-    from mlflow_feast_mcp.server.config import Settings
 
     server, world = shared_store
     rest = Settings(tracking_uri=server.uri, feast_repo=tmp_path, mlflow_timeout=60)
@@ -82,8 +82,8 @@ async def test_database_uri_without_artifact_access_still_answers(mlflow_server,
     fall back to the params, with a note, instead of failing the whole answer."""
     from mcp import Client
 
+    from mlflow_feast_mcp.core.settings import Settings
     from mlflow_feast_mcp.server.app import build_server
-    from mlflow_feast_mcp.server.config import Settings
 
     settings = Settings(tracking_uri=f"sqlite:///{mlflow_server.db}", feast_repo=tmp_path, mlflow_timeout=60)
     async with Client(build_server(settings)) as client:

@@ -194,8 +194,8 @@ def hostile_client(world, tmp_path_factory, request: pytest.FixtureRequest) -> I
     repo, living in its own event loop thread so that plain (sync) hypothesis examples can drive it."""
     from mcp import Client
 
+    from mlflow_feast_mcp.core.settings import Settings
     from mlflow_feast_mcp.server.app import build_server
-    from mlflow_feast_mcp.server.config import Settings
 
     repo = tmp_path_factory.mktemp("bad-input") / "no_feast_repo"
     if (Path(__file__).parent / "support" / "feast_world.py").exists():

@@ -30,8 +30,8 @@ def seeded(demo_seed) -> tuple[str, SeedReport, Path]:
 async def mcp_client(seeded) -> AsyncIterator[Any]:
     from mcp import Client
 
+    from mlflow_feast_mcp.core.settings import Settings
     from mlflow_feast_mcp.server.app import build_server
-    from mlflow_feast_mcp.server.config import Settings
 
     url, report, _ = seeded
     async with Client(build_server(Settings(tracking_uri=url, feast_repo=Path(report.feast_repo)))) as client:
@@ -184,7 +184,7 @@ def test_demo_once_prints_answers_mlflow_confirms(seeded):
     while mcp_port == mlflow_port:
         mcp_port = seeder.free_port()
     exe = Path(sys.executable).with_name("mlflow-feast-mcp")
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "mlflow_feast_mcp.server.cli"]
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "mlflow_feast_mcp"]
     cmd += ["demo", "--once", "--small", "--dir", str(workdir)]
     cmd += ["--mlflow-port", str(mlflow_port), "--mcp-port", str(mcp_port)]
     env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "FEAST_REPO_PATH")}

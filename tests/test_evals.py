@@ -149,8 +149,8 @@ def cases() -> list[Case]:
 
 
 def _server(world):
+    from mlflow_feast_mcp.core.settings import Settings
     from mlflow_feast_mcp.server.app import build_server
-    from mlflow_feast_mcp.server.config import Settings
 
     url, repo = world
     return build_server(Settings(tracking_uri=url, feast_repo=repo))
@@ -350,7 +350,7 @@ def test_llm_loop_against_fake_endpoint(world, oracle, cases, fake_llm, api):
 
 @pytest.mark.slow
 def test_cli_eval_writes_json_and_transcript(world, tmp_path, capsys, monkeypatch):
-    from mlflow_feast_mcp.server.cli import main
+    from mlflow_feast_mcp.cli import main
 
     url, repo = world
     out, transcript = tmp_path / "eval.json", tmp_path / "transcript.json"

@@ -128,7 +128,7 @@ def assert_clear(answer: Answer, tool: str) -> None:
 
 
 async def test_mlflow_stopped_mid_session_then_restarted(small, tmp_path):
-    from mlflow_feast_mcp.server.config import Settings
+    from mlflow_feast_mcp.core.settings import Settings
 
     settings = Settings(tracking_uri=small.server.uri, feast_repo=tmp_path / "no_repo")
     calls = mlflow_calls(small)
@@ -160,7 +160,7 @@ async def test_mlflow_stopped_mid_session_then_restarted(small, tmp_path):
 
 async def test_mlflow_frozen_hits_the_bounded_timeout(small, tmp_path):
     """SIGSTOP: the port still accepts connections (kernel backlog) but nothing ever answers."""
-    from mlflow_feast_mcp.server.config import Settings
+    from mlflow_feast_mcp.core.settings import Settings
 
     settings = Settings(tracking_uri=small.server.uri, feast_repo=tmp_path / "no_repo", mlflow_timeout=2)
     calls = mlflow_calls(small)
@@ -230,7 +230,7 @@ class DelayProxy:
 
 
 async def test_mlflow_answering_slowly_hits_the_bounded_timeout(small, tmp_path):
-    from mlflow_feast_mcp.server.config import Settings
+    from mlflow_feast_mcp.core.settings import Settings
 
     calls = mlflow_calls(small)
     async with DelayProxy(small.server.port) as proxy:
@@ -257,7 +257,7 @@ async def test_mlflow_answering_slowly_hits_the_bounded_timeout(small, tmp_path)
 
 
 async def test_mlflow_client_backend_against_dead_server_is_bounded(tmp_path):
-    from mlflow_feast_mcp.server.config import Settings
+    from mlflow_feast_mcp.core.settings import Settings
 
     uri = f"http://127.0.0.1:{free_port()}"
     settings = Settings(
@@ -302,7 +302,7 @@ def repo_copy(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
 
 @contextlib.asynccontextmanager
 async def feast_client(small: Small, repo: Path, ttl: float) -> AsyncIterator:
-    from mlflow_feast_mcp.server.config import Settings
+    from mlflow_feast_mcp.core.settings import Settings
 
     settings = Settings(tracking_uri=small.server.uri, feast_repo=repo, feast_cache_ttl=ttl)
     async with open_client(settings) as client:

@@ -9,8 +9,8 @@ import pytest
 from mcp import Client
 from mcp.types import CallToolResult
 
+from mlflow_feast_mcp.core.settings import Settings
 from mlflow_feast_mcp.server.app import build_server
-from mlflow_feast_mcp.server.config import Settings
 from support.feast_world import (
     REMOVED_FIELD,
     FeastWorld,

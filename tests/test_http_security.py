@@ -167,8 +167,8 @@ def test_non_loopback_bind_without_token_is_refused(world, tmp_path, host):
 
 
 def test_non_loopback_bind_with_token_is_allowed_and_explains_allowed_hosts(tmp_path, capsys):
+    from mlflow_feast_mcp.core.settings import Settings
     from mlflow_feast_mcp.server.app import build_server
-    from mlflow_feast_mcp.server.config import Settings
     from mlflow_feast_mcp.server.http import http_app
 
     mcp = build_server(Settings(feast_repo=tmp_path / "none"))

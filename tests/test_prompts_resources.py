@@ -31,8 +31,8 @@ PROMPT_ARGUMENTS = {
 async def feast_client(world, feast_world) -> AsyncIterator:
     from mcp import Client
 
+    from mlflow_feast_mcp.core.settings import Settings
     from mlflow_feast_mcp.server.app import build_server
-    from mlflow_feast_mcp.server.config import Settings
 
     async with Client(build_server(Settings(tracking_uri=world.uri, feast_repo=feast_world.file_repo))) as s:
         yield s

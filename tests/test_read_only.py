@@ -106,7 +106,7 @@ async def call_everything(settings: Any, world: Any) -> tuple[set[str], set[str]
 
 
 async def test_no_tool_writes_to_mlflow_or_feast(mlflow_server, world, request, tmp_path):
-    from mlflow_feast_mcp.server.config import Settings
+    from mlflow_feast_mcp.core.settings import Settings
 
     repos: list[Path] = []
     if (Path(__file__).parent / "support" / "feast_world.py").exists():

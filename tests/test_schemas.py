@@ -25,8 +25,8 @@ CATALOGUE = {
 async def tools(tmp_path):
     from mcp import Client
 
+    from mlflow_feast_mcp.core.settings import Settings
     from mlflow_feast_mcp.server.app import build_server
-    from mlflow_feast_mcp.server.config import Settings
 
     async with Client(build_server(Settings(tracking_uri="http://127.0.0.1:9", feast_repo=tmp_path))) as c:
         yield (await c.list_tools()).tools

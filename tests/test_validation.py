@@ -40,8 +40,8 @@ def vworld(mlflow_server, tmp_path_factory: pytest.TempPathFactory) -> Validatio
 async def _client(vworld: ValidationWorld, feast_repo: Path) -> AsyncIterator:
     from mcp import Client
 
+    from mlflow_feast_mcp.core.settings import Settings
     from mlflow_feast_mcp.server.app import build_server
-    from mlflow_feast_mcp.server.config import Settings
 
     settings = Settings(
         tracking_uri=vworld.uri, feast_repo=feast_repo, default_experiment=EXPERIMENT, default_model=MODEL

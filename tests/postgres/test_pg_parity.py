@@ -146,8 +146,8 @@ async def test_postgres_answers_every_tool_like_sqlite(
 ) -> None:
     from mcp import Client
 
+    from mlflow_feast_mcp.core.settings import Settings
     from mlflow_feast_mcp.server.app import build_server
-    from mlflow_feast_mcp.server.config import Settings
 
     on_sqlite = Settings(tracking_uri=world.uri, feast_repo=feast_world.file_repo)
     on_postgres = Settings(tracking_uri=pg_world.uri, feast_repo=pg_feast_repo)
@@ -192,8 +192,8 @@ async def test_mlflow_client_backend_on_postgresql_uri_answers_like_rest(
     server only, and the MlflowClient backend fails those calls (see docs/deploy.md)."""
     from mcp import Client
 
+    from mlflow_feast_mcp.core.settings import Settings
     from mlflow_feast_mcp.server.app import build_server
-    from mlflow_feast_mcp.server.config import Settings
 
     rest = Settings(tracking_uri=pg_world.uri, feast_repo=tmp_path)
     direct = Settings(tracking_uri=pg_cluster.url("mlflow"), feast_repo=tmp_path)

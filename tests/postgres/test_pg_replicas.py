@@ -101,8 +101,8 @@ def same(a: Answer, b: Answer) -> bool:
 async def test_alternating_replicas_and_one_stopped_mid_run(balanced, pg_world: World, pg_feast_repo: Path):
     from mcp import Client
 
+    from mlflow_feast_mcp.core.settings import Settings
     from mlflow_feast_mcp.server.app import build_server
-    from mlflow_feast_mcp.server.config import Settings
 
     nginx, replicas = balanced
     calls = replica_calls(pg_world)

@@ -13,7 +13,8 @@ from typing import Any
 import anyio
 
 from ..core.errors import BackendUnavailable, InvalidArgument, PermissionDenied
-from .mlflow_api import Json, MlflowMissing, Page
+from .mlflow_api import MlflowMissing, Page
+from .mlflow_models import ArtifactFile, Experiment, Json, MetricPoint, ModelVersion, RegisteredModel, Run
 
 
 def _bound_mlflow_retries(timeout: float, retries: int) -> None:
@@ -64,7 +65,7 @@ class MlflowLocal:
 
     async def search_experiments(
         self, filter_string: str | None, max_results: int, page_token: str | None, view_type: str
-    ) -> Page:
+    ) -> Page[Experiment]:
         from mlflow.entities import ViewType
 
         page = await self._run(
@@ -75,15 +76,15 @@ class MlflowLocal:
             order_by=["name ASC"],
             page_token=page_token,
         )
-        return [_to_json(e) for e in page], page.token or None
+        return [Experiment.from_json(_to_json(e)) for e in page], page.token or None
 
-    async def get_experiment_by_name(self, name: str) -> Json | None:
+    async def get_experiment_by_name(self, name: str) -> Experiment | None:
         experiment = await self._run(self._client.get_experiment_by_name, name)
-        return _to_json(experiment) if experiment else None
+        return Experiment.from_json(_to_json(experiment)) if experiment else None
 
-    async def get_experiment(self, experiment_id: str) -> Json | None:
+    async def get_experiment(self, experiment_id: str) -> Experiment | None:
         try:
-            return _to_json(await self._run(self._client.get_experiment, experiment_id))
+            return Experiment.from_json(_to_json(await self._run(self._client.get_experiment, experiment_id)))
         except (MlflowMissing, InvalidArgument):
             return None
 
@@ -95,7 +96,7 @@ class MlflowLocal:
         max_results: int,
         page_token: str | None,
         view_type: str,
-    ) -> Page:
+    ) -> Page[Run]:
         from mlflow.entities import ViewType
 
         page = await self._run(
@@ -107,16 +108,18 @@ class MlflowLocal:
             order_by=order_by,
             page_token=page_token,
         )
-        return [_to_json(r) for r in page], page.token or None
+        return [Run.from_json(_to_json(r)) for r in page], page.token or None
 
-    async def get_run(self, run_id: str) -> Json:
-        return _to_json(await self._run(self._client.get_run, run_id))
+    async def get_run(self, run_id: str) -> Run:
+        return Run.from_json(_to_json(await self._run(self._client.get_run, run_id)))
 
-    async def get_metric_history(self, run_id: str, key: str) -> list[Json]:
-        return [_to_json(m) for m in await self._run(self._client.get_metric_history, run_id, key)]
+    async def get_metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
+        history = await self._run(self._client.get_metric_history, run_id, key)
+        return [MetricPoint.from_json(_to_json(m)) for m in history]
 
-    async def list_artifacts(self, run_id: str, path: str | None) -> list[Json]:
-        return [_to_json(f) for f in await self._run(self._client.list_artifacts, run_id, path or None)]
+    async def list_artifacts(self, run_id: str, path: str | None) -> list[ArtifactFile]:
+        files = await self._run(self._client.list_artifacts, run_id, path or None)
+        return [ArtifactFile.from_json(_to_json(f)) for f in files]
 
     async def read_artifact(self, run_id: str, path: str, offset: int, length: int) -> tuple[bytes, int]:
         def read() -> tuple[bytes, int]:
@@ -132,7 +135,7 @@ class MlflowLocal:
 
     async def search_registered_models(
         self, filter_string: str | None, max_results: int, page_token: str | None
-    ) -> Page:
+    ) -> Page[RegisteredModel]:
         page = await self._run(
             self._client.search_registered_models,
             filter_string=filter_string or None,
@@ -140,14 +143,14 @@ class MlflowLocal:
             order_by=["name ASC"],
             page_token=page_token,
         )
-        return [_to_json(m) for m in page], page.token or None
+        return [RegisteredModel.from_json(_to_json(m)) for m in page], page.token or None
 
-    async def get_registered_model(self, name: str) -> Json:
-        return _to_json(await self._run(self._client.get_registered_model, name))
+    async def get_registered_model(self, name: str) -> RegisteredModel:
+        return RegisteredModel.from_json(_to_json(await self._run(self._client.get_registered_model, name)))
 
     async def search_model_versions(
         self, filter_string: str, max_results: int, page_token: str | None
-    ) -> Page:
+    ) -> Page[ModelVersion]:
         page = await self._run(
             self._client.search_model_versions,
             filter_string=filter_string,
@@ -155,10 +158,4 @@ class MlflowLocal:
             order_by=["version_number DESC"],
             page_token=page_token,
         )
-        return [_to_json(v) for v in page], page.token or None
-
-    async def get_model_version(self, name: str, version: str) -> Json:
-        return _to_json(await self._run(self._client.get_model_version, name, version))
-
-    async def get_model_version_by_alias(self, name: str, alias: str) -> Json:
-        return _to_json(await self._run(self._client.get_model_version_by_alias, name, alias))
+        return [ModelVersion.from_json(_to_json(v)) for v in page], page.token or None

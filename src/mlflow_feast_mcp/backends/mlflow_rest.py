@@ -22,7 +22,8 @@ from typing import Any
 import httpx
 
 from ..core.errors import BackendUnavailable, InvalidArgument, PermissionDenied
-from .mlflow_api import Json, MlflowMissing, Page
+from .mlflow_api import MlflowMissing, Page
+from .mlflow_models import ArtifactFile, Experiment, Json, MetricPoint, ModelVersion, RegisteredModel, Run
 
 
 def auth_headers() -> dict[str, str]:
@@ -33,9 +34,6 @@ def auth_headers() -> dict[str, str]:
     if user and password:
         return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
     return {}
-
-
-TERMINAL = frozenset({"FINISHED", "FAILED", "KILLED"})
 
 
 class ResponseCache:
@@ -150,15 +148,14 @@ class MlflowRest:
     def _run_is_terminal(self, run_id: str | None) -> bool:
         return bool(run_id) and self._terminal.get(run_id, 0.0) > time.monotonic()  # type: ignore[arg-type]
 
-    def _note_runs(self, runs: list[Json]) -> None:
+    def _note_runs(self, runs: list[Run]) -> None:
         """Remember which runs are in a terminal state (their artifacts and history may be cached)."""
         if self.run_ttl <= 0:
             return
         until = time.monotonic() + self.run_ttl
         for run in runs:
-            info = run.get("info", {})
-            if info.get("status") in TERMINAL and info.get("run_id"):
-                self._terminal[info["run_id"]] = until
+            if run.is_terminal and run.run_id:
+                self._terminal[run.run_id] = until
         if len(self._terminal) > 4 * self.cache.max_entries:
             now = time.monotonic()
             self._terminal = {k: v for k, v in self._terminal.items() if v > now}
@@ -179,7 +176,7 @@ class MlflowRest:
 
     async def search_experiments(
         self, filter_string: str | None, max_results: int, page_token: str | None, view_type: str
-    ) -> Page:
+    ) -> Page[Experiment]:
         body = await self._post(
             "experiments/search",
             {
@@ -190,25 +187,24 @@ class MlflowRest:
                 "order_by": ["name ASC"],
             },
         )
-        return body.get("experiments", []), body.get("next_page_token") or None
+        experiments = [Experiment.from_json(e) for e in body.get("experiments", [])]
+        return experiments, body.get("next_page_token") or None
 
-    async def get_experiment_by_name(self, name: str) -> Json | None:
+    async def get_experiment_by_name(self, name: str) -> Experiment | None:
         try:
-            return (await self._get("experiments/get-by-name", self.run_ttl, experiment_name=name))[
-                "experiment"
-            ]
+            body = await self._get("experiments/get-by-name", self.run_ttl, experiment_name=name)
         except MlflowMissing:
             return None
+        return Experiment.from_json(body["experiment"])
 
-    async def get_experiment(self, experiment_id: str) -> Json | None:
+    async def get_experiment(self, experiment_id: str) -> Experiment | None:
         try:
-            return (await self._get("experiments/get", self.run_ttl, experiment_id=experiment_id))[
-                "experiment"
-            ]
+            body = await self._get("experiments/get", self.run_ttl, experiment_id=experiment_id)
         except MlflowMissing:
             return None
         except InvalidArgument:
             return None
+        return Experiment.from_json(body["experiment"])
 
     async def search_runs(
         self,
@@ -218,7 +214,7 @@ class MlflowRest:
         max_results: int,
         page_token: str | None,
         view_type: str,
-    ) -> Page:
+    ) -> Page[Run]:
         body = await self._post(
             "runs/search",
             {
@@ -230,23 +226,24 @@ class MlflowRest:
                 "run_view_type": view_type,
             },
         )
-        runs = body.get("runs", [])
+        runs = [Run.from_json(r) for r in body.get("runs", [])]
         self._note_runs(runs)
         return runs, body.get("next_page_token") or None
 
-    async def get_run(self, run_id: str) -> Json:
+    async def get_run(self, run_id: str) -> Run:
         key = ("run", run_id)
         if self.run_ttl > 0 and (cached := self._cached(key)) is not None:
-            return json.loads(cached)
+            return Run.from_json(json.loads(cached))
         response = await self._call("GET", "/api/2.0/mlflow/runs/get", params={"run_id": run_id})
-        run = response.json()["run"]
-        if run.get("info", {}).get("status") in TERMINAL:  # a RUNNING run is never cached
+        body = response.json()["run"]
+        run = Run.from_json(body)
+        if run.is_terminal:  # a RUNNING run is never cached
             self._note_runs([run])
-            self.cache.put(key, json.dumps(run).encode(), self.run_ttl)
+            self.cache.put(key, json.dumps(body).encode(), self.run_ttl)
         return run
 
-    async def get_metric_history(self, run_id: str, key: str) -> list[Json]:
-        points: list[Json] = []
+    async def get_metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
+        points: list[MetricPoint] = []
         token: str | None = None
         while True:
             body = await self._get(
@@ -257,13 +254,13 @@ class MlflowRest:
                 max_results=25000,
                 page_token=token,
             )
-            points.extend(body.get("metrics", []))
+            points.extend(MetricPoint.from_json(m) for m in body.get("metrics", []))
             token = body.get("next_page_token")
             if not token:
                 return points
 
-    async def list_artifacts(self, run_id: str, path: str | None) -> list[Json]:
-        files: list[Json] = []
+    async def list_artifacts(self, run_id: str, path: str | None) -> list[ArtifactFile]:
+        files: list[ArtifactFile] = []
         token: str | None = None
         while True:
             body = await self._get(
@@ -273,7 +270,7 @@ class MlflowRest:
                 path=path or None,
                 page_token=token,
             )
-            files.extend(body.get("files", []))
+            files.extend(ArtifactFile.from_json(f) for f in body.get("files", []))
             token = body.get("next_page_token")
             if not token:
                 return files
@@ -327,7 +324,7 @@ class MlflowRest:
 
     async def search_registered_models(
         self, filter_string: str | None, max_results: int, page_token: str | None
-    ) -> Page:
+    ) -> Page[RegisteredModel]:
         body = await self._get(
             "registered-models/search",
             self.registry_ttl,
@@ -336,14 +333,16 @@ class MlflowRest:
             page_token=page_token,
             order_by="name ASC",
         )
-        return body.get("registered_models", []), body.get("next_page_token") or None
+        models = [RegisteredModel.from_json(m) for m in body.get("registered_models", [])]
+        return models, body.get("next_page_token") or None
 
-    async def get_registered_model(self, name: str) -> Json:
-        return (await self._get("registered-models/get", self.registry_ttl, name=name))["registered_model"]
+    async def get_registered_model(self, name: str) -> RegisteredModel:
+        body = await self._get("registered-models/get", self.registry_ttl, name=name)
+        return RegisteredModel.from_json(body["registered_model"])
 
     async def search_model_versions(
         self, filter_string: str, max_results: int, page_token: str | None
-    ) -> Page:
+    ) -> Page[ModelVersion]:
         body = await self._get(
             "model-versions/search",
             self.registry_ttl,
@@ -352,14 +351,5 @@ class MlflowRest:
             page_token=page_token,
             order_by="version_number DESC",
         )
-        return body.get("model_versions", []), body.get("next_page_token") or None
-
-    async def get_model_version(self, name: str, version: str) -> Json:
-        return (await self._get("model-versions/get", self.registry_ttl, name=name, version=version))[
-            "model_version"
-        ]
-
-    async def get_model_version_by_alias(self, name: str, alias: str) -> Json:
-        return (await self._get("registered-models/alias", self.registry_ttl, name=name, alias=alias))[
-            "model_version"
-        ]
+        versions = [ModelVersion.from_json(v) for v in body.get("model_versions", [])]
+        return versions, body.get("next_page_token") or None

@@ -1,47 +1,39 @@
-"""The hard response budget. Every answer fits in `budget` characters (the larger of its text and
-its structured JSON); lists that would not fit are cut and say how to get the rest."""
+"""The hard response budget: every answer fits in `budget` characters (the larger of its text and its
+structured JSON). An answer with a variable part (rows, fields, params) is built from as many of its
+items as fit, and says that it was cut and how to get the rest."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TypeVar
 
-from pydantic import BaseModel
-
-from .render import render
+from .answer import Answer
 
 DEFAULT_BUDGET = 20_000
-ModelT = TypeVar("ModelT", bound=BaseModel)
-ItemT = TypeVar("ItemT")
+A = TypeVar("A", bound=Answer)
 
 
-def measure(model: BaseModel, text: str | None = None) -> int:
-    """Characters the answer costs: the larger of its structured JSON and its text."""
-    structured = json.dumps(model.model_dump(mode="json", exclude_none=True), ensure_ascii=False)
-    return max(len(structured), len(text if text is not None else render(model)))
+def fit(build: Callable[[int], A], count: int, budget: int) -> A:
+    """`build(n)` from the largest n <= count that fits the budget (binary search).
 
-
-def fit_items(
-    items: Sequence[ItemT],
-    build: Callable[[Sequence[ItemT], bool], ModelT],
-    budget: int,
-    text: Callable[[ModelT], str] = render,
-) -> tuple[ModelT, int]:
-    """Build the answer from the longest prefix of `items` that fits the budget.
-
-    `build(prefix, truncated)` makes the answer; returns it with how many items it holds. At least
-    one item is kept when there are any (a single item over budget is the tool's job to clip)."""
-    answer = build(items, False)
-    if measure(answer, text(answer)) <= budget:
-        return answer, len(items)
-    low, high = 1, len(items) - 1  # the largest count that fits lies in [low, high]
-    best = 1 if items else 0
+    `build(n)` makes the answer from the first n items and marks it truncated when n < count. At least
+    one item is kept when there are any: a single item over budget is clipped by the one who builds it."""
+    answer = build(count)
+    if answer.size() <= budget or count <= 1:
+        return answer
+    low, high, best = 1, count - 1, 1  # the largest n that fits lies in [low, high]
     while low <= high:
         middle = (low + high) // 2
-        candidate = build(items[:middle], True)
-        if measure(candidate, text(candidate)) <= budget:
+        if build(middle).size() <= budget:
             best, low = middle, middle + 1
         else:
             high = middle - 1
-    return build(items[:best], True), best
+    return build(best)
+
+
+def clip_text(text: str, budget: int, how_to_get_more: str) -> str:
+    """Plain text (a resource, a prompt) cut to the budget, saying so and where to get the rest."""
+    if len(text) <= budget:
+        return text
+    note = f"\ntruncated: cut to {budget} characters; {how_to_get_more}"
+    return text[: max(budget - len(note), 0)] + note

@@ -1,31 +1,33 @@
-"""The errors a model reads. Everything here is a `ToolError`, the only exception whose text
-reaches the client in mcp 2.x."""
+"""Domain errors: what went wrong, in words an agent can act on. Nothing here knows MCP; the server
+turns every `DomainError` into the protocol's tool or resource error at its edge."""
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
 
-from mcp.server.mcpserver.exceptions import ToolError
+
+class DomainError(Exception):
+    """An anticipated failure whose message is written for the agent that caused or can fix it."""
 
 
-class NotFound(ToolError):
+class NotFound(DomainError):
     """A named thing does not exist."""
 
 
-class InvalidArgument(ToolError):
+class InvalidArgument(DomainError):
     """An argument is malformed or out of range."""
 
 
-class Ambiguous(ToolError):
+class Ambiguous(DomainError):
     """A reference matches more than one thing."""
 
 
-class BackendUnavailable(ToolError):
+class BackendUnavailable(DomainError):
     """MLflow or Feast cannot be reached or loaded."""
 
 
-class PermissionDenied(ToolError):
+class PermissionDenied(DomainError):
     """The backend refused the credentials."""
 
 

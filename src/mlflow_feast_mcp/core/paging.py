@@ -1,35 +1,57 @@
-"""Opaque page tokens. A token carries where the next page starts in the backend's own paging
-(`cursor`, e.g. MLflow's page token) plus how many items of that backend page were already
-returned (`skip`), so a page cut short by the response budget continues exactly where it stopped."""
+"""Paging for every list answer. A page token carries where the next page starts in the backend's
+own paging (`cursor`: MLflow's page token, or an offset into an in-memory list) plus how many items
+of that backend page were already returned (`skip`), so a page cut short by the response budget
+continues exactly where it stopped. Tokens are bound to the query that issued them."""
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
+from .answer import Answer
+from .budget import fit
 from .errors import InvalidArgument
 
+A = TypeVar("A", bound=Answer)
+T = TypeVar("T")
 
-class PageCursor(BaseModel):
+
+class PageInfo(Answer):
+    """Paging and truncation, on every list answer."""
+
+    next_page_token: str | None = Field(None, description="pass as page_token to get the next page")
+    truncated: bool = Field(False, description="true when the answer was cut to fit the response budget")
+    hint: str | None = Field(None, description="how to get the rest when more exists")
+
+
+class _Token(BaseModel):
     cursor: str | int | None = None
     skip: int = 0
-    scope: str = ""  # fingerprint of the query, so a token is not replayed against another query
+    scope: str = ""
 
 
-def encode_page_token(cursor: str | int | None, skip: int = 0, scope: str = "") -> str:
-    raw = PageCursor(cursor=cursor, skip=skip, scope=scope).model_dump_json(exclude_defaults=True)
+def query_scope(*parts: object) -> str:
+    """A short fingerprint of the arguments that define a listing."""
+    return hashlib.sha1(json.dumps(parts, default=str, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def _encode(cursor: str | int | None, skip: int, scope: str) -> str:
+    raw = _Token(cursor=cursor, skip=skip, scope=scope).model_dump_json(exclude_defaults=True)
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_page_token(token: str | None, scope: str = "") -> PageCursor:
-    """Decode a token from a previous answer; a foreign or stale token is an `InvalidArgument`."""
+def _decode(token: str | None, scope: str) -> _Token:
     if not token:
-        return PageCursor(scope=scope)
+        return _Token(scope=scope)
     try:
         padded = token + "=" * (-len(token) % 4)
-        page = PageCursor.model_validate(json.loads(base64.urlsafe_b64decode(padded.encode())))
+        page = _Token.model_validate(json.loads(base64.urlsafe_b64decode(padded.encode())))
     except (ValueError, ValidationError, UnicodeDecodeError) as exc:
         raise InvalidArgument(
             "page_token is not one this server issued. Pass the next_page_token from the previous "
@@ -45,8 +67,78 @@ def decode_page_token(token: str | None, scope: str = "") -> PageCursor:
     return page
 
 
-def query_scope(*parts: object) -> str:
-    """A short fingerprint of the arguments that define a listing."""
-    import hashlib
+@dataclass
+class Pager:
+    """One listing's paging: open it from the call's page_token and the arguments that define the
+    query, fetch the backend page at `cursor`, then `page` (backend-paged) or `page_list` (in memory)
+    builds the answer that fits the budget and carries the token for the rest."""
 
-    return hashlib.sha1(json.dumps(parts, default=str, sort_keys=True).encode()).hexdigest()[:10]
+    tool: str
+    scope: str
+    cursor: str | int | None = None
+    skip: int = 0
+
+    @classmethod
+    def open(cls, tool: str, page_token: str | None, *query: object) -> Pager:
+        scope = query_scope(tool, *query)
+        token = _decode(page_token, scope)
+        return cls(tool=tool, scope=scope, cursor=token.cursor, skip=token.skip)
+
+    @property
+    def backend_token(self) -> str | None:
+        """The cursor as the backend's own page token."""
+        return self.cursor if isinstance(self.cursor, str) else None
+
+    @property
+    def offset(self) -> int:
+        """The cursor as an offset into an in-memory list."""
+        try:
+            return int(self.cursor or 0)
+        except (TypeError, ValueError):
+            raise InvalidArgument("page_token is corrupt. Omit it to start over.") from None
+
+    def page(
+        self,
+        rows: Sequence[T],
+        build: Callable[[list[T], PageInfo], A],
+        budget: int,
+        next_cursor: str | int | None,
+        *,
+        sliced: bool = False,
+    ) -> A:
+        """Fit one backend page into the budget (from the token's `skip` on; `sliced` when `rows`
+        already start there). A page cut by the budget continues at the same backend page, further
+        in; a whole page continues at the backend's next page."""
+        items = list(rows if sliced else rows[self.skip :])
+
+        def make(n: int) -> A:
+            if n < len(items):
+                token: str | None = _encode(self.cursor, self.skip + n, self.scope)
+            else:
+                token = _encode(next_cursor, 0, self.scope) if next_cursor is not None else None
+            return build(items[:n], self._info(token, n < len(items)))
+
+        return fit(make, len(items), budget)
+
+    def window(self, items: Sequence[T], page_size: int) -> tuple[list[T], int | None]:
+        """This page's part of an in-memory list in a stable order (from `skip` on), and the offset
+        of the next page if there is one."""
+        start = self.offset
+        more = start + page_size < len(items)
+        return list(items[start : start + page_size][self.skip :]), start + page_size if more else None
+
+    def page_list(
+        self, items: Sequence[T], page_size: int, build: Callable[[list[T], PageInfo], A], budget: int
+    ) -> A:
+        """One page of an in-memory list, cut to the budget."""
+        visible, next_offset = self.window(items, page_size)
+        return self.page(visible, build, budget, next_offset, sliced=True)
+
+    def _info(self, token: str | None, truncated: bool) -> PageInfo:
+        hint = None
+        if token:
+            why = "Cut to fit the response budget. " if truncated else ""
+            hint = (
+                f"{why}More results: call {self.tool} again with the same arguments and page_token='{token}'."
+            )
+        return PageInfo(next_page_token=token, truncated=truncated, hint=hint)

@@ -54,8 +54,8 @@ class McpHttpThread:
     def __init__(self, tracking_uri: str, feast_repo: Path, port: int) -> None:
         import uvicorn
 
+        from ..core.settings import Settings
         from ..server.app import build_server
-        from ..server.config import Settings
         from ..server.http import http_app
 
         settings = Settings(tracking_uri=tracking_uri, feast_repo=feast_repo)

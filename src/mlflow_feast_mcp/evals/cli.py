@@ -68,7 +68,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace):
-    from ..server.config import Settings
+    from ..core.settings import Settings
 
     return Settings.from_env(
         tracking_uri=args.tracking_uri,

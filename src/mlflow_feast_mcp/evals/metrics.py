@@ -30,16 +30,16 @@ def _r(value: float, digits: int = 1) -> float:
     return round(float(value), digits)
 
 
-def summarize(transcript: Transcript) -> dict[str, Any]:
-    results = transcript.results
-    calls = [c for r in results for c in r.calls]
-    by_case: dict[str, list[CaseResult]] = defaultdict(list)
-    for r in results:
-        by_case[r.case_id].append(r)
-    trials = max((len(v) for v in by_case.values()), default=0)
-    per_case_tokens = [r.response_tokens for r in results]
-    per_case_calls = [len(r.calls) for r in results]
+def _spread(values: list[int]) -> dict[str, Any]:
+    return {
+        "mean": _r(mean(values)) if values else 0,
+        "p50": percentile(values, 50),
+        "p95": percentile(values, 95),
+        "max": max(values, default=0),
+    }
 
+
+def _by_category(results: list[CaseResult]) -> dict[str, dict[str, Any]]:
     categories: dict[str, dict[str, Any]] = {}
     for cat in sorted({r.category for r in results}):
         rs = [r for r in results if r.category == cat]
@@ -50,7 +50,10 @@ def summarize(transcript: Transcript) -> dict[str, Any]:
             "trials": len(rs),
             "accuracy": _r(ok / len(rs), 4) if rs else 0.0,
         }
+    return categories
 
+
+def _by_tool(calls: list[Any]) -> dict[str, dict[str, Any]]:
     tools: dict[str, dict[str, Any]] = {}
     for name in sorted({c.tool for c in calls}):
         cs = [c for c in calls if c.tool == name]
@@ -65,7 +68,18 @@ def summarize(transcript: Transcript) -> dict[str, Any]:
             "latency_p50_ms": _r(percentile(latencies, 50)),
             "latency_p95_ms": _r(percentile(latencies, 95)),
         }
+    return tools
 
+
+def summarize(transcript: Transcript) -> dict[str, Any]:
+    results = transcript.results
+    calls = [c for r in results for c in r.calls]
+    by_case: dict[str, list[CaseResult]] = defaultdict(list)
+    for r in results:
+        by_case[r.case_id].append(r)
+    trials = max((len(v) for v in by_case.values()), default=0)
+    per_case_tokens = [r.response_tokens for r in results]
+    per_case_calls = [len(r.calls) for r in results]
     passed = sum(r.passed for r in results)
     summary: dict[str, Any] = {
         "mode": transcript.mode,
@@ -80,25 +94,14 @@ def summarize(transcript: Transcript) -> dict[str, Any]:
             for r in results
             if not r.passed
         ],
-        "by_category": categories,
+        "by_category": _by_category(results),
         "tool_calls": len(calls),
         "tool_calls_per_case": {
             "mean": _r(mean(per_case_calls), 2) if results else 0,
             "max": max(per_case_calls, default=0),
         },
-        "response_tokens_per_call": {
-            "mean": _r(mean(c.response_tokens for c in calls)) if calls else 0,
-            "p50": percentile([c.response_tokens for c in calls], 50),
-            "p95": percentile([c.response_tokens for c in calls], 95),
-            "max": max((c.response_tokens for c in calls), default=0),
-        },
-        "response_tokens_per_case": {
-            "mean": _r(mean(per_case_tokens)) if results else 0,
-            "p50": percentile(per_case_tokens, 50),
-            "p95": percentile(per_case_tokens, 95),
-            "max": max(per_case_tokens, default=0),
-            "total": sum(per_case_tokens),
-        },
+        "response_tokens_per_call": _spread([c.response_tokens for c in calls]),
+        "response_tokens_per_case": {**_spread(per_case_tokens), "total": sum(per_case_tokens)},
         "tool_definition_tokens": transcript.tool_definition_tokens,
         "token_method": TOKEN_METHOD,
         "errors": sum(c.is_error and not c.expected_error for c in calls),
@@ -113,7 +116,7 @@ def summarize(transcript: Transcript) -> dict[str, Any]:
             "case_p50": _r(percentile([r.duration_ms for r in results], 50)),
             "case_p95": _r(percentile([r.duration_ms for r in results], 95)),
         },
-        "per_tool": tools,
+        "per_tool": _by_tool(calls),
     }
     if trials > 1:
         summary["pass_hat_k"] = {

@@ -5,18 +5,15 @@ checklist ending with `validate_training_run`. Every tool they name is one of th
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from mcp import MCPError
+from mcp.server.mcpserver import Context
 from mcp.types import INVALID_PARAMS
 from pydantic import Field
 
 from ..core.formatting import clip
-
-if TYPE_CHECKING:
-    from mcp.server import MCPServer
-
-    from ..server.backends import Backends
+from ..tools.deps import from_context
 
 QUESTION_LIMIT = 4_000
 
@@ -155,42 +152,51 @@ failed or warning check with its evidence (values, paths, versions), then what c
 run, then what to fix. Use only tool results, never chat memory."""
 
 
-def register(mcp: MCPServer, backends: Backends) -> None:
-    settings = backends.settings
-    experiment, model = settings.default_experiment, settings.default_model
+def _defaults(ctx: Context) -> tuple[str, str]:
+    settings = from_context(ctx).settings
+    return settings.default_experiment, settings.default_model
 
-    @mcp.prompt(title="Answer a model-history question from MLflow and Feast")
-    def answer_model_history_question(
-        question: Annotated[
-            str, Field(description="the question, e.g. 'Which features did the last run use?'")
-        ],
-    ) -> str:
-        """Answer a question about past runs, features, metrics or deployed models from MLflow and Feast
-        (which tools, in which order), never from chat memory."""
-        return answer_model_history_text(question, experiment, model)
 
-    @mcp.prompt(title="Review a candidate run against Production")
-    def review_model_improvement(
-        candidate_run: Annotated[
-            str, Field(description="run id, run name or 'latest' (newest run of the default experiment)")
-        ] = "latest",
-        baseline: Annotated[
-            str, Field(description="version of the default model to beat: 'Production', 'champion', '3'")
-        ] = "Production",
-    ) -> str:
-        """Compare a candidate run with the current Production (or champion) version: features, params,
-        metrics, Feast alignment and validation, with a verdict."""
-        return review_model_improvement_text(candidate_run, baseline, experiment, model)
+def answer_model_history_question(
+    question: Annotated[str, Field(description="the question, e.g. 'Which features did the last run use?'")],
+    ctx: Context,
+) -> str:
+    """Answer a question about past runs, features, metrics or deployed models from MLflow and Feast
+    (which tools, in which order), never from chat memory."""
+    return answer_model_history_text(question, *_defaults(ctx))
 
-    @mcp.prompt(title="Validate a training or model change")
-    def validate_training_change(
-        run_id: Annotated[str, Field(description="run id, run name or 'latest'")] = "latest",
-        expected_model_version: Annotated[str, Field(description="e.g. 'v2.1'; empty for none")] = "",
-        expected_feature_count: Annotated[str, Field(description="e.g. '14'; empty for none")] = "",
-        expected_algorithm: Annotated[str, Field(description="e.g. 'xgboost'; empty for none")] = "",
-    ) -> str:
-        """The validation checklist after changing training code, features or model config, ending with
-        a call to validate_training_run."""
-        return validate_training_change_text(
-            run_id, expected_model_version, expected_feature_count, expected_algorithm, experiment, model
-        )
+
+def review_model_improvement(
+    ctx: Context,
+    candidate_run: Annotated[
+        str, Field(description="run id, run name or 'latest' (newest run of the default experiment)")
+    ] = "latest",
+    baseline: Annotated[
+        str, Field(description="version of the default model to beat: 'Production', 'champion', '3'")
+    ] = "Production",
+) -> str:
+    """Compare a candidate run with the current Production (or champion) version: features, params,
+    metrics, Feast alignment and validation, with a verdict."""
+    return review_model_improvement_text(candidate_run, baseline, *_defaults(ctx))
+
+
+def validate_training_change(
+    ctx: Context,
+    run_id: Annotated[str, Field(description="run id, run name or 'latest'")] = "latest",
+    expected_model_version: Annotated[str, Field(description="e.g. 'v2.1'; empty for none")] = "",
+    expected_feature_count: Annotated[str, Field(description="e.g. '14'; empty for none")] = "",
+    expected_algorithm: Annotated[str, Field(description="e.g. 'xgboost'; empty for none")] = "",
+) -> str:
+    """The validation checklist after changing training code, features or model config, ending with
+    a call to validate_training_run."""
+    return validate_training_change_text(
+        run_id, expected_model_version, expected_feature_count, expected_algorithm, *_defaults(ctx)
+    )
+
+
+# (prompt, title) in the order clients list them
+PROMPTS = (
+    (answer_model_history_question, "Answer a model-history question from MLflow and Feast"),
+    (review_model_improvement, "Review a candidate run against Production"),
+    (validate_training_change, "Validate a training or model change"),
+)

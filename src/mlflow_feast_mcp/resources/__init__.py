@@ -6,21 +6,20 @@ closest matches, other anticipated failures `ResourceError`s with the fix."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
 
-import anyio
-from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 
-from ..core.errors import NotFound
+from ..core.budget import clip_text
+from ..core.errors import DomainError, NotFound
 from ..core.render import render, table
+from ..core.settings import Settings
+from ..services.feast_catalog import describe_feature_view
 from ..services.features import run_features
 from ..services.mlflow_lookup import resolve_run
-from ..services.registry import aliases_by_version, all_versions, get_model, version_info
-
-if TYPE_CHECKING:
-    from mcp.server import MCPServer
-
-    from ..server.backends import Backends
+from ..services.registry import all_versions, get_model, version_info
+from ..services.run_detail import build_run_detail
+from ..tools.deps import from_context
 
 GUIDE = """\
 # Source of truth for models and features
@@ -65,127 +64,102 @@ feast://feature-views/{{name}}, guide://source-of-truth (this page).
 """
 
 
-def bounded(text: str, budget: int, how_to_get_more: str) -> str:
-    """Cut a resource's text to the response budget, saying so and where to get the rest."""
-    if len(text) <= budget:
-        return text
-    note = f"\ntruncated: cut to {budget} characters; {how_to_get_more}"
-    return text[: max(budget - len(note), 0)] + note
-
-
 async def _guarded(uri: str, read: Callable[[], Awaitable[str]]) -> str:
-    """Tool errors (not found, invalid, backend down) become the resource errors clients expect."""
+    """Domain errors (not found, invalid, backend down) become the resource errors clients expect."""
     try:
         return await read()
     except NotFound as exc:
         raise ResourceNotFoundError(f"{uri}: {exc}") from exc
-    except ToolError as exc:
+    except DomainError as exc:
         raise ResourceError(f"{uri}: {exc}") from exc
 
 
-def register(mcp: MCPServer, backends: Backends) -> None:
-    settings = backends.settings
+def guide_text(settings: Settings) -> str:
+    """The rules: MLflow for runs, metrics, features used and the registry; Feast for current feature
+    definitions; never answer from chat; which tool answers what."""
+    return GUIDE.format(experiment=settings.default_experiment, model=settings.default_model)
 
-    @mcp.resource(
-        "guide://source-of-truth",
-        name="source_of_truth_guide",
-        title="Source of truth for models and features",
-        mime_type="text/markdown",
-    )
-    def source_of_truth_guide() -> str:
-        """The rules: MLflow for runs, metrics, features used and the registry; Feast for current feature
-        definitions; never answer from chat; which tool answers what."""
-        return GUIDE.format(experiment=settings.default_experiment, model=settings.default_model)
 
-    @mcp.resource("mlflow://runs/{run_id}", name="mlflow_run", title="An MLflow run", mime_type="text/plain")
-    async def mlflow_run(run_id: str) -> str:
-        """One MLflow run: status, times, params, metrics, tags, artifacts, registry versions and its
-        ordered feature list. run_id is a 32-hex id, 'latest' (newest run of the default experiment) or a
-        run name in the default experiment."""
-        uri = f"mlflow://runs/{run_id}"
+async def mlflow_run(run_id: str, ctx: Context) -> str:
+    """One MLflow run: status, times, params, metrics, tags, artifacts, registry versions and its
+    ordered feature list. run_id is a 32-hex id, 'latest' (newest run of the default experiment) or a
+    run name in the default experiment."""
+    deps = from_context(ctx)
 
-        async def read() -> str:
-            from ..services.run_detail import build_run_detail
+    async def read() -> str:
+        api = await deps.mlflow()
+        run = await resolve_run(api, run_id, deps.settings.default_experiment)
+        detail = await build_run_detail(api, run, detailed=False)
+        features = await run_features(api, run)
+        text = render(detail.model_copy(update={"features": []}))
+        text += f"\nfeatures ({features.feature_count}, from {features.source}): " + ", ".join(
+            features.features
+        )
+        if features.top_features:
+            text += "\ntop_features: " + ", ".join(features.top_features)
+        text += "".join(f"\nnote: {n}" for n in features.notes)
+        return clip_text(
+            text, deps.settings.response_budget, "call mlflow_get_run and mlflow_get_run_features"
+        )
 
-            api = await backends.mlflow()
-            run = await resolve_run(api, run_id, settings.default_experiment)
-            detail = await build_run_detail(api, run, detailed=False)
-            features = await run_features(api, run)
-            text = render(detail.model_copy(update={"features": []}))
-            text += f"\nfeatures ({features.feature_count}, from {features.source}): " + ", ".join(
-                features.features
-            )
-            if features.top_features:
-                text += "\ntop_features: " + ", ".join(features.top_features)
-            text += "".join(f"\nnote: {n}" for n in features.notes)
-            return bounded(text, settings.response_budget, "call mlflow_get_run and mlflow_get_run_features")
+    return await _guarded(f"mlflow://runs/{run_id}", read)
 
-        return await _guarded(uri, read)
 
-    @mcp.resource(
-        "mlflow://models/{name}",
-        name="mlflow_registered_model",
-        title="A registered model",
-        mime_type="text/plain",
-    )
-    async def mlflow_registered_model(name: str) -> str:
-        """A registered model: description, aliases, and every version (newest first) with stage, aliases,
-        source run and status."""
-        uri = f"mlflow://models/{name}"
+async def mlflow_registered_model(name: str, ctx: Context) -> str:
+    """A registered model: description, aliases, and every version (newest first) with stage, aliases,
+    source run and status."""
+    deps = from_context(ctx)
 
-        async def read() -> str:
-            api = await backends.mlflow()
-            model = await get_model(api, name)
-            aliases = aliases_by_version(model)
-            versions = [version_info(v, aliases) for v in await all_versions(api, model["name"])]
-            head = {
-                "model": model["name"],
-                "description": model.get("description") or None,
-                "aliases": {a["alias"]: int(a["version"]) for a in model.get("aliases", [])},
-                "version_count": len(versions),
-            }
-            lines = [render(head)]
-            if versions:
-                lines.append("versions (newest first):")
-                lines += table(
-                    [
-                        {
-                            "version": v.version,
-                            "stage": v.stage,
-                            "aliases": ", ".join(v.aliases) or None,
-                            "run_id": v.run_id,
-                            "status": v.status,
-                            "created": v.created,
-                        }
-                        for v in versions
-                    ],
-                    "  ",
-                )
-            return bounded(
-                "\n".join(lines),
-                settings.response_budget,
-                "call mlflow_get_registered_model, which pages through the versions",
-            )
+    async def read() -> str:
+        api = await deps.mlflow()
+        model = await get_model(api, name)
+        aliases = model.aliases_by_version()
+        versions = [version_info(v, aliases) for v in await all_versions(api, model.name)]
+        head = {
+            "model": model.name,
+            "description": model.description,
+            "aliases": dict(model.aliases),
+            "version_count": len(versions),
+        }
+        lines = [render(head)]
+        if versions:
+            lines.append("versions (newest first):")
+            rows = [
+                {
+                    "version": v.version,
+                    "stage": v.stage,
+                    "aliases": ", ".join(v.aliases) or None,
+                    "run_id": v.run_id,
+                    "status": v.status,
+                    "created": v.created,
+                }
+                for v in versions
+            ]
+            lines += table(rows, "  ")
+        how = "call mlflow_get_registered_model, which pages through the versions"
+        return clip_text("\n".join(lines), deps.settings.response_budget, how)
 
-        return await _guarded(uri, read)
+    return await _guarded(f"mlflow://models/{name}", read)
 
-    @mcp.resource(
-        "feast://feature-views/{name}",
-        name="feast_feature_view",
-        title="A Feast feature view",
-        mime_type="text/plain",
-    )
-    async def feast_feature_view(name: str) -> str:
-        """A Feast feature view: fields with dtypes and descriptions, entities and join keys, source,
-        TTL, tags, owner and registry version."""
-        uri = f"feast://feature-views/{name}"
 
-        async def read() -> str:
-            registry = await backends.feast()
-            detail = await anyio.to_thread.run_sync(registry.describe_feature_view, name)
-            fields = [f.model_dump(exclude_none=True) for f in detail.fields]
-            text = render(detail.model_copy(update={"fields": []}))
-            text += f"\nfields ({len(fields)}):\n" + "\n".join(table(fields, "  "))
-            return bounded(text, settings.response_budget, "call feast_describe_feature_view")
+async def feast_feature_view(name: str, ctx: Context) -> str:
+    """A Feast feature view: fields with dtypes and descriptions, entities and join keys, source,
+    TTL, tags, owner and registry version."""
+    deps = from_context(ctx)
 
-        return await _guarded(uri, read)
+    async def read() -> str:
+        detail = describe_feature_view(await deps.feast(), name)
+        fields = [f.model_dump(exclude_none=True) for f in detail.fields]
+        text = render(detail.model_copy(update={"fields": []}))
+        text += f"\nfields ({len(fields)}):\n" + "\n".join(table(fields, "  "))
+        return clip_text(text, deps.settings.response_budget, "call feast_describe_feature_view")
+
+    return await _guarded(f"feast://feature-views/{name}", read)
+
+
+# (uri template, function, name, title)
+TEMPLATES = (
+    ("mlflow://runs/{run_id}", mlflow_run, "mlflow_run", "An MLflow run"),
+    ("mlflow://models/{name}", mlflow_registered_model, "mlflow_registered_model", "A registered model"),
+    ("feast://feature-views/{name}", feast_feature_view, "feast_feature_view", "A Feast feature view"),
+)

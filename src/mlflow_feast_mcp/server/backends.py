@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from ..core.errors import BackendUnavailable
-from .config import Settings
+from ..core.settings import Settings
 
 if TYPE_CHECKING:
     from ..backends.feast_registry import FeastRegistry

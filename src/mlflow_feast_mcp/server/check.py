@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from mcp.server.mcpserver.exceptions import ToolError
-
+from ..core.errors import DomainError
+from ..core.settings import Settings
 from .backends import Backends
-from .config import Settings
 
 
 async def run_check(settings: Settings) -> int:
@@ -32,24 +31,24 @@ async def run_check(settings: Settings) -> int:
             count, page = 0, None
             while True:
                 runs, page = await api.search_runs(
-                    [experiment["experiment_id"]], "", [], 1000, page, "ACTIVE_ONLY"
+                    [experiment.experiment_id], "", [], 1000, page, "ACTIVE_ONLY"
                 )
                 count += len(runs)
                 if not page or count >= 100_000:
                     break
             say(True, f"default experiment '{settings.default_experiment}': {count} runs")
         models, token = await api.search_registered_models(None, 1000, None)
-        names = {m["name"] for m in models}
+        names = {m.name for m in models}
         say(True, f"registered models: {len(models)}{'+' if token else ''}")
         if settings.default_model not in names:
             say(False, f"default model '{settings.default_model}' is not registered (set --default-model)")
-    except ToolError as exc:
+    except DomainError as exc:
         say(False, str(exc))
     print(f"Feast repo: {settings.feast_repo}")
     try:
         feast = await backends.feast()
         say(True, "Feast registry loaded: " + feast.summary())
-    except ToolError as exc:
+    except DomainError as exc:
         say(False, str(exc))
     except ImportError as exc:
         say(False, f"Feast support missing: {exc}")

@@ -1,65 +1,93 @@
-"""`mlflow-feast-mcp serve | check | demo | eval`."""
+"""The server's own subcommands: `serve` (stdio or streamable HTTP) and `check`."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
-from .config import Settings
+from ..core.settings import Settings
+
+TOOLSET_NAMES = ("mlflow", "registry", "feast", "checks")  # the keys of tools.TOOLSETS
 
 
-def _add_backend_flags(parser: argparse.ArgumentParser) -> None:
+def add_backend_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--tracking-uri", help="MLflow tracking URI (env MLFLOW_TRACKING_URI, default http://localhost:5000)"
     )
     parser.add_argument(
         "--feast-repo", type=Path, help="Feast repo path (env FEAST_REPO_PATH, default ./feature_repo)"
     )
-    parser.add_argument("--default-experiment", help="env MLFLOW_FEAST_MCP_DEFAULT_EXPERIMENT")
-    parser.add_argument("--default-model", help="env MLFLOW_FEAST_MCP_DEFAULT_MODEL")
+    parser.add_argument(
+        "--default-experiment",
+        help="experiment used when a call names none (env MLFLOW_FEAST_MCP_DEFAULT_EXPERIMENT)",
+    )
+    parser.add_argument(
+        "--default-model",
+        help="registered model used when a call names none (env MLFLOW_FEAST_MCP_DEFAULT_MODEL)",
+    )
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
+    toolsets = getattr(args, "toolsets", None)
     return Settings.from_env(
         tracking_uri=args.tracking_uri,
         feast_repo=args.feast_repo,
         default_experiment=args.default_experiment,
         default_model=args.default_model,
+        toolsets=[t.strip() for t in toolsets.split(",") if t.strip()] if toolsets else None,
     )
 
 
-def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(
-        prog="mlflow-feast-mcp",
-        description="Read-only MCP server over MLflow and Feast: agents answer from the systems of record.",
+def add_serve_parser(sub: Any) -> None:
+    serve = sub.add_parser(
+        "serve",
+        help="serve MCP over stdio (default) or streamable HTTP at /mcp",
+        description="Serve the read-only MLflow and Feast tools to an MCP client: over stdio for a client "
+        "that spawns the server (Claude Desktop, Claude Code, Cursor, VS Code), or over streamable HTTP "
+        "at http://HOST:PORT/mcp for clients that connect to it.",
     )
-    sub = top.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="serve MCP over stdio (default) or streamable HTTP at /mcp")
-    serve.add_argument("--transport", choices=["stdio", "http"], default="stdio")
+    serve.add_argument(
+        "--transport",
+        choices=["stdio", "http"],
+        default="stdio",
+        help="stdio (default): the client spawns this process; http: listen on --host/--port at /mcp",
+    )
     serve.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
     serve.add_argument(
         "--stateless", action="store_true", help="HTTP without sessions (for replicas behind a balancer)"
     )
-    _add_backend_flags(serve)
-    check = sub.add_parser(
-        "check", help="show what the server would see in MLflow and Feast; non-zero exit on problems"
+    serve.add_argument(
+        "--toolsets",
+        help=f"comma-separated parts of the catalogue to load: {', '.join(TOOLSET_NAMES)} "
+        "(env MLFLOW_FEAST_MCP_TOOLSETS; default all)",
     )
-    _add_backend_flags(check)
-    from ..demo import cli as demo_cli
-    from ..evals import cli as eval_cli
-
-    demo_cli.add_parser(sub)
-    eval_cli.add_parser(sub)
-    return top
+    add_backend_flags(serve)
+    serve.set_defaults(handler=serve_command)
 
 
-def serve(args: argparse.Namespace) -> int:
+def add_check_parser(sub: Any) -> None:
+    check = sub.add_parser(
+        "check",
+        help="show what the server would see in MLflow and Feast; non-zero exit on problems",
+        description="Connect to MLflow and Feast as `serve` would and print what is there, one line per "
+        "fact, and a clear line per problem; exits 1 when something is wrong.",
+    )
+    add_backend_flags(check)
+    check.set_defaults(handler=check_command)
+
+
+def serve_command(args: argparse.Namespace) -> int:
     from .app import build_server
 
     settings = settings_from(args)
-    mcp = build_server(settings)
+    try:
+        mcp = build_server(settings)
+    except ValueError as exc:  # e.g. an unknown toolset
+        print(f"mlflow-feast-mcp: {exc}", file=sys.stderr)
+        return 2
     if args.transport == "stdio":
         import anyio
 
@@ -77,18 +105,9 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    if args.command == "serve":
-        return serve(args)
-    if args.command == "check":
-        import anyio
+def check_command(args: argparse.Namespace) -> int:
+    import anyio
 
-        from .check import run_check
+    from .check import run_check
 
-        return anyio.run(run_check, settings_from(args))
-    return args.handler(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return anyio.run(run_check, settings_from(args))

@@ -14,8 +14,8 @@ START, END = "<!-- tools:start -->", "<!-- tools:end -->"
 async def tool_table() -> str:
     from mcp import Client
 
+    from ..core.settings import Settings
     from .app import build_server
-    from .config import Settings
 
     async with Client(build_server(Settings(tracking_uri="http://127.0.0.1:9"))) as client:
         tools = (await client.list_tools()).tools

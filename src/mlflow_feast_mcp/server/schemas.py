@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from mcp.server import MCPServer
-
 
 def _collapse_nullable(node: dict[str, Any]) -> dict[str, Any]:
     options = node.get("anyOf")
@@ -35,11 +33,3 @@ def compact_schema(schema: Any) -> Any:
     if isinstance(schema, list):
         return [compact_schema(item) for item in schema]
     return schema
-
-
-def compact_tool_schemas(mcp: MCPServer) -> None:
-    """Compact every tool's input and output schema in place."""
-    for tool in mcp._tool_manager.list_tools():
-        tool.parameters = compact_schema(tool.parameters)
-        if tool.output_schema is not None:
-            tool.__dict__["output_schema"] = compact_schema(tool.output_schema)

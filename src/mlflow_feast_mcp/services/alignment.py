@@ -13,9 +13,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from ..backends.feast_registry import FeatureLocation
+from ..core.answer import Answer
 from ..core.errors import closest
 from ..core.render import scalar
+from .feast_catalog import FeatureLocation
 from .features import RunFeatures
 
 Status = Literal["ALIGNED", "MISALIGNED", "UNKNOWN"]
@@ -73,7 +74,7 @@ class DtypeMismatch(BaseModel):
     feast_dtype: str
 
 
-class AlignmentReport(BaseModel):
+class AlignmentReport(Answer):
     verdict: str = Field(description="one line: ALIGNED / MISALIGNED / UNKNOWN and why")
     status: Status
     run_id: str
@@ -87,6 +88,37 @@ class AlignmentReport(BaseModel):
     unused: dict[str, list[str]] = Field({}, description="features of the relevant views the run did not use")
     features: list[FeatureMapping] = []
     notes: list[str] = []
+
+    def render_text(self) -> str:
+        """Verdict first, then features grouped by view, then what is missing, mistyped or unused."""
+        subject = f"run {self.run_name or '-'} ({self.run_id})"
+        if self.model_version:
+            subject = f"{self.model_version} <- {subject}"
+        lines = [
+            self.verdict,
+            f"checked: {subject}; {self.feature_count} features from {self.feature_source}",
+        ]
+        grouped: dict[str, list[str]] = {}
+        for m in self.features:
+            if m.status == "found":
+                label = scalar(m.feature) + (f" (also in {', '.join(m.also_in)})" if m.also_in else "")
+                grouped.setdefault(m.view or "", []).append(label)
+        for view, names in grouped.items():
+            lines.append(f"{view} ({len(names)}): " + ", ".join(names))
+        for m in self.features:
+            if m.status == "missing":
+                why = f"; {m.note}" if m.note else ""
+                near = f"; closest: {', '.join(m.closest)}" if m.closest else "; no similar Feast feature"
+                lines.append(f"MISSING {scalar(m.feature)}{why}{near}")
+        for d in self.dtype_mismatches:
+            lines.append(
+                f"DTYPE {scalar(d.feature)}: run {scalar(d.run_dtype)} (= {d.expected_feast_dtype}) "
+                f"vs Feast {d.view} {d.feast_dtype}"
+            )
+        for view, names in self.unused.items():
+            lines.append(f"unused in {view} ({len(names)}): " + ", ".join(names))
+        lines += [f"note: {n}" for n in self.notes]
+        return "\n".join(lines)
 
 
 def _split_ref(feature: str, views: dict[str, dict[str, str]]) -> tuple[str | None, str]:
@@ -103,70 +135,41 @@ def _short_list(names: list[str], limit: int = 10) -> str:
     return head + (f" (+{len(names) - limit} more)" if len(names) > limit else "")
 
 
-def check_alignment(
-    run: RunFeatures,
+def map_feature(
+    raw: str,
+    run_dtype: str | None,
     index: dict[str, list[FeatureLocation]],
     view_features: dict[str, dict[str, str]],
-    model_version: str | None = None,
-) -> AlignmentReport:
-    """Map `run`'s features onto the Feast registry summarised by `index` and `view_features`."""
-    base = {
-        "run_id": run.run_id,
-        "run_name": run.run_name,
-        "model_version": model_version,
-        "feature_source": run.source,
-        "feature_count": run.feature_count,
-        "notes": list(run.notes),
-    }
-    if not run.features:
-        return AlignmentReport(
-            verdict="UNKNOWN: the run recorded no feature list (no features.json, features_part* params, "
-            "feast.feature_refs tag or dataset schema); nothing to compare with Feast",
-            status="UNKNOWN",
-            **base,
+) -> FeatureMapping:
+    """One training feature (plain or 'view:feature') looked up in Feast: where it is defined, or
+    why it is missing and the closest Feast names."""
+    view, name = _split_ref(raw, view_features)
+    locations = index.get(name, [])
+    mapping = FeatureMapping(feature=raw, status="missing", run_dtype=run_dtype)
+    if view is not None and view in view_features and name in view_features[view]:
+        mapping.status, mapping.view, mapping.feast_dtype = "found", view, view_features[view][name]
+        mapping.also_in = [loc.view for loc in locations if loc.view != view]
+    elif view is not None:
+        mapping.note = (
+            f"Feast has no view '{view}'"
+            if view not in view_features
+            else f"view '{view}' has no feature '{name}'"
         )
-    recorded = run.feature_refs if len(run.feature_refs) == len(run.features) else run.features
-    all_names = list(index)
-    mappings: list[FeatureMapping] = []
-    for raw in recorded:
-        view, name = _split_ref(raw, view_features)
-        run_dtype = run.dtypes.get(raw) or run.dtypes.get(name)
-        locations = index.get(name, [])
-        mapping = FeatureMapping(feature=raw, status="missing", run_dtype=run_dtype)
-        if view is not None and view in view_features and name in view_features[view]:
-            mapping.status, mapping.view, mapping.feast_dtype = "found", view, view_features[view][name]
-            mapping.also_in = [loc.view for loc in locations if loc.view != view]
-        elif view is not None:
-            if view not in view_features:
-                mapping.note = f"Feast has no view '{view}'"
-            else:
-                mapping.note = f"view '{view}' has no feature '{name}'"
-            mapping.closest = [f"{loc.view}:{name}" for loc in locations] or [
-                f"{index[c][0].view}:{c}"
-                for c in closest(name, view_features.get(view) or all_names, cutoff=0.75)
-            ]
-        elif locations:
-            first = locations[0]
-            mapping.status, mapping.view, mapping.feast_dtype = "found", first.view, first.dtype
-            mapping.also_in = [loc.view for loc in locations[1:]]
-        else:
-            mapping.closest = [f"{index[c][0].view}:{c}" for c in closest(name, all_names, cutoff=0.75)]
-        mappings.append(mapping)
+        mapping.closest = [f"{loc.view}:{name}" for loc in locations] or [
+            f"{index[c][0].view}:{c}"
+            for c in closest(name, view_features.get(view) or list(index), cutoff=0.75)
+        ]
+    elif locations:
+        first = locations[0]
+        mapping.status, mapping.view, mapping.feast_dtype = "found", first.view, first.dtype
+        mapping.also_in = [loc.view for loc in locations[1:]]
+    else:
+        mapping.closest = [f"{index[c][0].view}:{c}" for c in closest(name, list(index), cutoff=0.75)]
+    return mapping
 
-    found = [m for m in mappings if m.status == "found"]
-    missing = [m for m in mappings if m.status == "missing"]
-    by_view: dict[str, int] = {}
-    for m in found:
-        by_view[m.view] = by_view.get(m.view, 0) + 1  # type: ignore[index]
-    by_view = dict(sorted(by_view.items(), key=lambda kv: (-kv[1], kv[0])))
-    used = {(m.view, _split_ref(m.feature, view_features)[1]) for m in found}
-    unused = {
-        view: [f for f in view_features[view] if (view, f) not in used]
-        for view in by_view
-        if view in view_features
-    }
-    unused = {v: fs for v, fs in unused.items() if fs}
 
+def dtype_mismatches(found: list[FeatureMapping]) -> tuple[list[DtypeMismatch], list[str]]:
+    """Found features whose recorded type differs from Feast's, and recorded types Feast cannot express."""
     mismatches: list[DtypeMismatch] = []
     untyped: list[str] = []
     for m in found:
@@ -185,17 +188,13 @@ def check_alignment(
                     feast_dtype=m.feast_dtype,
                 )
             )
-    notes = base.pop("notes")
-    if untyped:
-        notes.append("recorded types with no Feast equivalent, not compared: " + _short_list(untyped))
-    if run.dtypes and not mismatches and not untyped:
-        notes.append("recorded dtypes match Feast")
-    elif not run.dtypes:
-        notes.append("the run recorded no feature types; dtypes were not compared")
+    return mismatches, untyped
 
-    total = len(mappings)
+
+def verdict_of(
+    total: int, missing: list[FeatureMapping], mismatches: list[DtypeMismatch], by_view: dict[str, int]
+) -> tuple[Status, str]:
     if missing:
-        status: Status = "MISALIGNED"
         names = [scalar(m.feature) for m in missing]
         verdict = f"MISALIGNED: {len(missing)} of {total} features missing from Feast: {_short_list(names)}"
         renamed = [f"{m.feature} -> {m.closest[0]}?" for m in missing if m.closest]
@@ -203,56 +202,77 @@ def check_alignment(
             verdict += f" (closest: {_short_list(renamed, 5)})"
         if mismatches:
             verdict += f"; {len(mismatches)} dtype mismatch(es)"
-    elif mismatches:
-        status = "MISALIGNED"
-        verdict = (
+        return "MISALIGNED", verdict
+    if mismatches:
+        return "MISALIGNED", (
             f"MISALIGNED: all {total} features are defined in Feast but {len(mismatches)} differ in type: "
             + _short_list([f"{d.feature} ({d.run_dtype} vs {d.feast_dtype})" for d in mismatches], 5)
         )
-    else:
-        status = "ALIGNED"
-        counts = ", ".join(f"{v} {n}" for v, n in by_view.items())
-        verdict = f"ALIGNED: all {total} features are defined in Feast ({counts})"
+    counts = ", ".join(f"{v} {n}" for v, n in by_view.items())
+    return "ALIGNED", f"ALIGNED: all {total} features are defined in Feast ({counts})"
+
+
+def check_alignment(
+    run: RunFeatures,
+    index: dict[str, list[FeatureLocation]],
+    view_features: dict[str, dict[str, str]],
+    model_version: str | None = None,
+) -> AlignmentReport:
+    """Map `run`'s features onto the Feast registry summarised by `index` and `view_features`."""
+    base = {
+        "run_id": run.run_id,
+        "run_name": run.run_name,
+        "model_version": model_version,
+        "feature_source": run.source,
+        "feature_count": run.feature_count,
+    }
+    notes = list(run.notes)
+    if not run.features:
+        return AlignmentReport(
+            verdict="UNKNOWN: the run recorded no feature list (no features.json, features_part* params, "
+            "feast.feature_refs tag or dataset schema); nothing to compare with Feast",
+            status="UNKNOWN",
+            notes=notes,
+            **base,
+        )
+    recorded = run.feature_refs if len(run.feature_refs) == len(run.features) else run.features
+    mappings = [
+        map_feature(
+            raw,
+            run.dtypes.get(raw) or run.dtypes.get(_split_ref(raw, view_features)[1]),
+            index,
+            view_features,
+        )
+        for raw in recorded
+    ]
+    found = [m for m in mappings if m.status == "found"]
+    missing = [m for m in mappings if m.status == "missing"]
+    by_view: dict[str, int] = {}
+    for m in found:
+        by_view[m.view] = by_view.get(m.view, 0) + 1  # type: ignore[index]
+    by_view = dict(sorted(by_view.items(), key=lambda kv: (-kv[1], kv[0])))
+    used = {(m.view, _split_ref(m.feature, view_features)[1]) for m in found}
+    unused = {
+        view: [f for f in view_features[view] if (view, f) not in used]
+        for view in by_view
+        if view in view_features
+    }
+    mismatches, untyped = dtype_mismatches(found)
+    if untyped:
+        notes.append("recorded types with no Feast equivalent, not compared: " + _short_list(untyped))
+    if run.dtypes and not mismatches and not untyped:
+        notes.append("recorded dtypes match Feast")
+    elif not run.dtypes:
+        notes.append("the run recorded no feature types; dtypes were not compared")
+    status, verdict = verdict_of(len(mappings), missing, mismatches, by_view)
     return AlignmentReport(
         verdict=verdict,
         status=status,
         by_view=by_view,
         missing=[m.feature for m in missing],
         dtype_mismatches=mismatches,
-        unused=unused,
+        unused={v: fs for v, fs in unused.items() if fs},
         features=mappings,
         notes=notes,
         **base,
     )
-
-
-def alignment_text(report: AlignmentReport) -> str:
-    """Verdict first, then features grouped by view, then what is missing, mistyped or unused."""
-    subject = f"run {report.run_name or '-'} ({report.run_id})"
-    if report.model_version:
-        subject = f"{report.model_version} <- {subject}"
-    lines = [
-        report.verdict,
-        f"checked: {subject}; {report.feature_count} features from {report.feature_source}",
-    ]
-    grouped: dict[str, list[str]] = {}
-    for m in report.features:
-        if m.status == "found":
-            label = scalar(m.feature) + (f" (also in {', '.join(m.also_in)})" if m.also_in else "")
-            grouped.setdefault(m.view or "", []).append(label)
-    for view, names in grouped.items():
-        lines.append(f"{view} ({len(names)}): " + ", ".join(names))
-    for m in report.features:
-        if m.status == "missing":
-            why = f"; {m.note}" if m.note else ""
-            near = f"; closest: {', '.join(m.closest)}" if m.closest else "; no similar Feast feature"
-            lines.append(f"MISSING {scalar(m.feature)}{why}{near}")
-    for d in report.dtype_mismatches:
-        lines.append(
-            f"DTYPE {scalar(d.feature)}: run {scalar(d.run_dtype)} (= {d.expected_feast_dtype}) "
-            f"vs Feast {d.view} {d.feast_dtype}"
-        )
-    for view, names in report.unused.items():
-        lines.append(f"unused in {view} ({len(names)}): " + ", ".join(names))
-    lines += [f"note: {n}" for n in report.notes]
-    return "\n".join(lines)

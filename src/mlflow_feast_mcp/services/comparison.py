@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from ..backends.mlflow_api import Json, MlflowApi
+from ..backends.mlflow_api import MlflowApi
+from ..backends.mlflow_models import Run
+from ..core.answer import Answer
 from ..core.formatting import clip, round_number
 from .features import run_features
-from .runs import FEATURE_PART, KEY_METRICS, RunSummary, metrics_of, params_of, summarize_run
+from .runs import FEATURE_PART, KEY_METRICS, RunSummary, metrics_of, summarize_run
 
 
 class ParamChange(BaseModel):
@@ -28,7 +30,7 @@ class FeatureDiff(BaseModel):
     removed: list[str] = []
 
 
-class RunComparison(BaseModel):
+class RunComparison(Answer):
     versions: list[str | None] = Field(
         [], description="the model version each run stands for, when asked by version"
     )
@@ -45,16 +47,58 @@ class RunComparison(BaseModel):
     )
     truncated: bool = False
 
+    def render_text(self) -> str:
+        """Each run in a line, then only what differs: metrics, params, features, importances."""
+        from ..core.render import scalar
+        from .runs import run_line
+
+        def arrow(values: list) -> str:
+            return " -> ".join(scalar(v) for v in values)
+
+        lines = []
+        for i, run in enumerate(self.runs):
+            label = self.versions[i] if i < len(self.versions) and self.versions[i] else None
+            prefix = "baseline" if i == 0 else f"#{i + 1}"
+            lines.append(f"{prefix}: " + (f"{label} = " if label else "") + run_line(run))
+        deltas = [
+            f"{d.metric} {arrow(d.values)}"
+            + (
+                f" ({', '.join(f'{x:+}' for x in d.delta_vs_first[1:] if x is not None)})"
+                if any(d.delta_vs_first[1:])
+                else ""
+            )
+            for d in self.metric_deltas
+            if len({str(v) for v in d.values}) > 1
+        ]
+        lines.append("metrics changed: " + ("; ".join(deltas) or "none"))
+        lines.append(
+            f"params changed ({len(self.param_changes)}, {self.unchanged_params} same): "
+            + ("; ".join(f"{scalar(c.param)} {arrow(c.values)}" for c in self.param_changes) or "none")
+        )
+        for diff in self.feature_changes:
+            added = ", ".join(scalar(f) for f in diff.added) or "none"
+            removed = ", ".join(scalar(f) for f in diff.removed) or "none"
+            lines.append(f"features vs baseline ({diff.run_id[:8]}): added {added}; removed {removed}")
+        if self.importance_shifts:
+            shifts = list(self.importance_shifts.items())[:5]
+            lines.append(
+                "importance of baseline's top features: "
+                + "; ".join(f"{scalar(k)} {arrow(v)}" for k, v in shifts)
+            )
+        if any(not source.split(": ", 1)[-1].startswith("features.json") for source in self.feature_sources):
+            lines.append(
+                "feature records: " + ", ".join(self.feature_sources)
+            )  # only when not all features.json
+        return "\n".join(lines)
+
 
 async def compare_runs(
-    api: MlflowApi, runs: list[Json], labels: list[str | None] | None = None
+    api: MlflowApi, runs: list[Run], labels: list[str | None] | None = None
 ) -> RunComparison:
     """Compare `runs` against the first; `labels` name the model versions they stand for."""
     features = [await run_features(api, run) for run in runs]
-    features = [await run_features(api, run) for run in runs]
     params = [
-        {k: v for k, v in params_of(r).items() if not FEATURE_PART.match(k) and k != "top_features"}
-        for r in runs
+        {k: v for k, v in r.params.items() if not FEATURE_PART.match(k) and k != "top_features"} for r in runs
     ]
     metrics = [metrics_of(r) for r in runs]
     keys = sorted({k for p in params for k in p})
@@ -99,48 +143,3 @@ async def compare_runs(
         feature_changes=diffs,
         importance_shifts=shifts,
     )
-
-
-def comparison_text(answer: RunComparison) -> str:
-    """Each run in a line, then only what differs: metrics, params, features, importances."""
-    from ..core.render import scalar
-    from .runs import run_line
-
-    def arrow(values: list) -> str:
-        return " -> ".join(scalar(v) for v in values)
-
-    lines = []
-    for i, run in enumerate(answer.runs):
-        label = answer.versions[i] if i < len(answer.versions) and answer.versions[i] else None
-        prefix = "baseline" if i == 0 else f"#{i + 1}"
-        lines.append(f"{prefix}: " + (f"{label} = " if label else "") + run_line(run))
-    deltas = [
-        f"{d.metric} {arrow(d.values)}"
-        + (
-            f" ({', '.join(f'{x:+}' for x in d.delta_vs_first[1:] if x is not None)})"
-            if any(d.delta_vs_first[1:])
-            else ""
-        )
-        for d in answer.metric_deltas
-        if len({str(v) for v in d.values}) > 1
-    ]
-    lines.append("metrics changed: " + ("; ".join(deltas) or "none"))
-    lines.append(
-        f"params changed ({len(answer.param_changes)}, {answer.unchanged_params} same): "
-        + ("; ".join(f"{scalar(c.param)} {arrow(c.values)}" for c in answer.param_changes) or "none")
-    )
-    for diff in answer.feature_changes:
-        added = ", ".join(scalar(f) for f in diff.added) or "none"
-        removed = ", ".join(scalar(f) for f in diff.removed) or "none"
-        lines.append(f"features vs baseline ({diff.run_id[:8]}): added {added}; removed {removed}")
-    if answer.importance_shifts:
-        shifts = list(answer.importance_shifts.items())[:5]
-        lines.append(
-            "importance of baseline's top features: "
-            + "; ".join(f"{scalar(k)} {arrow(v)}" for k, v in shifts)
-        )
-    if any(not source.split(": ", 1)[-1].startswith("features.json") for source in answer.feature_sources):
-        lines.append(
-            "feature records: " + ", ".join(answer.feature_sources)
-        )  # only when not all features.json
-    return "\n".join(lines)

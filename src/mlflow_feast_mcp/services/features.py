@@ -7,20 +7,22 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from ..backends.mlflow_api import Json, MlflowApi
+from ..backends.mlflow_api import MlflowApi
+from ..backends.mlflow_models import Run
+from ..core.answer import Answer
 from ..core.errors import BackendUnavailable
 from ..core.formatting import round_number
 from .artifacts import read_json_artifact
-from .runs import _int_or_none, fold_feature_parts, params_of, parse_top_features, run_name_of, tags_of
+from .runs import fold_feature_parts, int_or_none, parse_top_features
 
 FEATURES_JSON = "training_artifacts/features.json"
 IMPORTANCES_JSON = "training_artifacts/feature_importances.json"
 FeatureSource = Literal["features.json", "features_part params", "feast tags", "dataset schema", "none"]
 
 
-class RunFeatures(BaseModel):
+class RunFeatures(Answer):
     """The ordered feature list of a run and its provenance."""
 
     run_id: str
@@ -34,6 +36,36 @@ class RunFeatures(BaseModel):
     top_features: list[str] = Field([], description="most important first")
     importances: dict[str, float] = {}
     notes: list[str] = []
+
+    def render_text(self) -> str:
+        """The model's view: the list, where it came from, the ten most important features."""
+        from ..core.render import scalar
+
+        logged = (
+            f"; feature_count param {self.logged_feature_count}"
+            if self.logged_feature_count is not None
+            else ""
+        )
+        lines = [
+            f"run {scalar(self.run_name)} ({self.run_id}): {self.feature_count} features "
+            f"from {self.source}{logged}"
+        ]
+        if self.features:
+            lines.append("features: " + ", ".join(scalar(f) for f in self.features))
+        if self.feature_refs:
+            lines.append("feast refs: " + ", ".join(scalar(r) for r in self.feature_refs))
+        if self.dtypes:
+            lines.append("dtypes: " + ", ".join(f"{scalar(k)}={scalar(v)}" for k, v in self.dtypes.items()))
+        if self.importances:
+            ranked = sorted(self.importances.items(), key=lambda kv: -kv[1])
+            lines.append(
+                f"importances (top {min(10, len(ranked))} of {len(ranked)}): "
+                + ", ".join(f"{scalar(k)}={scalar(v)}" for k, v in ranked[:10])
+            )
+        elif self.top_features:
+            lines.append("top_features: " + ", ".join(scalar(f) for f in self.top_features))
+        lines += [f"note: {n}" for n in self.notes]
+        return "\n".join(lines)
 
 
 def _names_from_json(payload: Any) -> tuple[list[str], dict[str, str]]:
@@ -78,11 +110,10 @@ def _feast_refs(tags: dict[str, str]) -> list[str]:
     return [r.strip() for r in raw.split(",") if r.strip()]
 
 
-def _dataset_schema(run: Json, exclude: set[str]) -> tuple[list[str], dict[str, str], str | None]:
-    for entry in run.get("inputs", {}).get("dataset_inputs", []):
-        dataset = entry.get("dataset", {})
+def _dataset_schema(run: Run, exclude: set[str]) -> tuple[list[str], dict[str, str], str | None]:
+    for dataset in run.datasets:
         try:
-            schema = json.loads(dataset.get("schema") or "{}")
+            schema = json.loads(dataset.schema or "{}")
         except ValueError:
             continue
         columns = schema.get("mlflow_colspec") or schema.get("columns") or []
@@ -93,14 +124,14 @@ def _dataset_schema(run: Json, exclude: set[str]) -> tuple[list[str], dict[str, 
                 if column.get("type"):
                     dtypes[column["name"]] = str(column["type"])
         if names:
-            return names, dtypes, dataset.get("name")
+            return names, dtypes, dataset.name
     return [], {}, None
 
 
-async def run_features(api: MlflowApi, run: Json) -> RunFeatures:
-    run_id = run["info"]["run_id"]
-    params, tags = params_of(run), tags_of(run)
-    logged_count = _int_or_none(params.get("feature_count"))
+async def run_features(api: MlflowApi, run: Run) -> RunFeatures:
+    run_id = run.run_id
+    params, tags = run.params, run.tags
+    logged_count = int_or_none(params.get("feature_count"))
     notes: list[str] = []
     refs: list[str] = []
     dtypes: dict[str, str] = {}
@@ -163,7 +194,7 @@ async def run_features(api: MlflowApi, run: Json) -> RunFeatures:
     ]
     return RunFeatures(
         run_id=run_id,
-        run_name=run_name_of(run),
+        run_name=run.run_name,
         source=source,
         feature_count=len(features),
         logged_feature_count=logged_count,
@@ -174,34 +205,3 @@ async def run_features(api: MlflowApi, run: Json) -> RunFeatures:
         importances={k: round_number(v) for k, v in importances.items()},
         notes=notes,
     )
-
-
-def features_text(answer: RunFeatures) -> str:
-    """The model's view: the list, where it came from, the ten most important features."""
-    from ..core.render import scalar
-
-    logged = (
-        f"; feature_count param {answer.logged_feature_count}"
-        if answer.logged_feature_count is not None
-        else ""
-    )
-    lines = [
-        f"run {scalar(answer.run_name)} ({answer.run_id}): {answer.feature_count} features "
-        f"from {answer.source}{logged}"
-    ]
-    if answer.features:
-        lines.append("features: " + ", ".join(scalar(f) for f in answer.features))
-    if answer.feature_refs:
-        lines.append("feast refs: " + ", ".join(scalar(r) for r in answer.feature_refs))
-    if answer.dtypes:
-        lines.append("dtypes: " + ", ".join(f"{scalar(k)}={scalar(v)}" for k, v in answer.dtypes.items()))
-    if answer.importances:
-        ranked = sorted(answer.importances.items(), key=lambda kv: -kv[1])
-        lines.append(
-            f"importances (top {min(10, len(ranked))} of {len(ranked)}): "
-            + ", ".join(f"{scalar(k)}={scalar(v)}" for k, v in ranked[:10])
-        )
-    elif answer.top_features:
-        lines.append("top_features: " + ", ".join(scalar(f) for f in answer.top_features))
-    lines += [f"note: {n}" for n in answer.notes]
-    return "\n".join(lines)

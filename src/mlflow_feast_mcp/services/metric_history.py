@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
-
 from pydantic import BaseModel, Field
 
-from ..backends.mlflow_api import Json
+from ..backends.mlflow_models import MetricPoint as RawPoint
+from ..core.answer import Answer
 from ..core.formatting import iso_from_ms, round_number
+from ..core.render import render
 
 
 class MetricPoint(BaseModel):
@@ -16,7 +16,7 @@ class MetricPoint(BaseModel):
     time: str | None = None
 
 
-class MetricHistory(BaseModel):
+class MetricHistory(Answer):
     run_id: str
     metric: str
     points: int
@@ -29,29 +29,37 @@ class MetricHistory(BaseModel):
     )
     downsampled: bool = False
 
+    def render_text(self) -> str:
+        text = render(self.model_copy(update={"series": []}))
+        return (
+            text
+            + "\nseries (step:value): "
+            + ", ".join(f"{p.step}:{round_number(p.value)}" for p in self.series)
+        )
 
-def downsample(points: list[dict], limit: int) -> tuple[list[int], bool]:
+
+def downsample(points: list[RawPoint], limit: int) -> tuple[list[int], bool]:
     """Indexes of at most `limit` evenly spaced points plus the first, last, min and max."""
     n = len(points)
     if n <= limit:
         return list(range(n)), False
-    values = [float(p.get("value", math.nan)) for p in points]
+    values = [p.value for p in points]
     keep = {0, n - 1, values.index(min(values)), values.index(max(values))}
     slots = max(limit - len(keep), 1)
     keep.update(round(i * (n - 1) / (slots - 1 or 1)) for i in range(slots))
     return sorted(keep)[: max(limit, 4)], True
 
 
-def summarize_history(run_id: str, metric: str, raw: list[Json], max_points: int) -> MetricHistory:
-    raw = sorted(raw, key=lambda p: (int(p.get("step", 0)), int(p.get("timestamp", 0))))
-    values = [float(p.get("value", math.nan)) for p in raw]
+def summarize_history(run_id: str, metric: str, raw: list[RawPoint], max_points: int) -> MetricHistory:
+    raw = sorted(raw, key=lambda p: (p.step, p.timestamp or 0))
+    values = [p.value for p in raw]
 
     def point(i: int, with_time: bool = True) -> MetricPoint:
         p = raw[i]
         return MetricPoint(
-            step=int(p.get("step", 0)),
+            step=p.step,
             value=round_number(values[i]),
-            time=iso_from_ms(p.get("timestamp")) if with_time else None,
+            time=iso_from_ms(p.timestamp) if with_time else None,
         )
 
     keep, downsampled = downsample(raw, max_points)

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import re
 
-from ..backends.mlflow_api import Json, MlflowApi, MlflowMissing
+from ..backends.mlflow_api import MlflowApi, MlflowMissing
+from ..backends.mlflow_models import Experiment, Run
 from ..core.errors import InvalidArgument, NotFound, not_found, quote
 
 RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
-async def resolve_experiment(api: MlflowApi, ref: str) -> Json:
+async def resolve_experiment(api: MlflowApi, ref: str) -> Experiment:
     """An experiment by exact name, else by id, else a NotFound naming the closest experiments."""
     ref = ref.strip()
     if not ref:
@@ -24,14 +25,14 @@ async def resolve_experiment(api: MlflowApi, ref: str) -> Json:
     if found is not None:
         return found
     page, _ = await api.search_experiments(None, 1000, None, "ALL")
-    names = [e["name"] for e in page]
-    lowered = [e for e in page if e["name"].lower() == ref.lower()]
+    names = [e.name for e in page]
+    lowered = [e for e in page if e.name.lower() == ref.lower()]
     if len(lowered) == 1:
         return lowered[0]
     raise not_found("experiment", ref, names, "List them with mlflow_list_experiments.")
 
 
-async def resolve_run(api: MlflowApi, ref: str, default_experiment: str) -> Json:
+async def resolve_run(api: MlflowApi, ref: str, default_experiment: str) -> Run:
     """A run by id; or 'latest' / a run name, looked up in the default experiment."""
     ref = ref.strip()
     if RUN_ID.match(ref):
@@ -52,14 +53,14 @@ async def resolve_run(api: MlflowApi, ref: str, default_experiment: str) -> Json
     experiment = await resolve_experiment(api, default_experiment)
     if ref.lower() == "latest":
         runs, _ = await api.search_runs(
-            [experiment["experiment_id"]], "", ["attributes.start_time DESC"], 1, None, "ACTIVE_ONLY"
+            [experiment.experiment_id], "", ["attributes.start_time DESC"], 1, None, "ACTIVE_ONLY"
         )
         if not runs:
-            raise NotFound(f"Experiment '{experiment['name']}' has no runs yet.")
+            raise NotFound(f"Experiment '{experiment.name}' has no runs yet.")
         return runs[0]
     escaped = ref.replace("'", "\\'")
     runs, _ = await api.search_runs(
-        [experiment["experiment_id"]],
+        [experiment.experiment_id],
         f"attributes.run_name = '{escaped}'",
         ["attributes.start_time DESC"],
         2,
@@ -68,14 +69,21 @@ async def resolve_run(api: MlflowApi, ref: str, default_experiment: str) -> Json
     )
     if not runs:
         recent, _ = await api.search_runs(
-            [experiment["experiment_id"]], "", ["attributes.start_time DESC"], 200, None, "ACTIVE_ONLY"
+            [experiment.experiment_id], "", ["attributes.start_time DESC"], 200, None, "ACTIVE_ONLY"
         )
-        names = [r["info"].get("run_name", "") for r in recent]
+        names = [r.run_name or "" for r in recent]
         raise not_found(
             "run",
             ref,
             names,
-            f"A run is named by its 32-hex id, 'latest', or its run name in '{experiment['name']}'. "
+            f"A run is named by its 32-hex id, 'latest', or its run name in '{experiment.name}'. "
             "Find runs with mlflow_search_runs.",
         )
     return runs[0]
+
+
+def name_contains_filter(name_contains: str | None) -> str | None:
+    """MLflow's filter for 'name contains X', case-insensitive, with X's quotes and wildcards escaped."""
+    if not name_contains:
+        return None
+    return "name ILIKE '%" + name_contains.replace("'", "\\'").replace("%", "\\%") + "%'"

@@ -9,7 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from ..backends.mlflow_api import Json, MlflowApi, MlflowMissing
+from ..backends.mlflow_api import MlflowApi, MlflowMissing
+from ..backends.mlflow_models import ModelVersion, RegisteredModel, Run
 from ..core.errors import InvalidArgument, NotFound, not_found
 from ..core.formatting import iso_from_ms
 
@@ -52,28 +53,21 @@ def parse_model_ref(ref: str, default_model: str) -> tuple[str, str]:
     return default_model, text
 
 
-def aliases_by_version(model: Json) -> dict[int, list[str]]:
-    out: dict[int, list[str]] = {}
-    for entry in model.get("aliases", []):
-        out.setdefault(int(entry["version"]), []).append(entry["alias"])
-    return out
-
-
-def version_info(version: Json, aliases: dict[int, list[str]]) -> VersionInfo:
-    number = int(version["version"])
+def version_info(version: ModelVersion, aliases: dict[int, list[str]]) -> VersionInfo:
+    """`aliases` come from the registered model: SQL stores return none on searched versions."""
     return VersionInfo(
-        version=number,
-        stage=version.get("current_stage") or "None",
-        aliases=sorted(aliases.get(number, version.get("aliases", []) or [])),
-        run_id=version.get("run_id") or None,
-        status=version.get("status"),
-        created=iso_from_ms(version.get("creation_timestamp")),
-        description=version.get("description") or None,
-        source=version.get("source"),
+        version=version.version,
+        stage=version.stage,
+        aliases=sorted(aliases.get(version.version, version.aliases)),
+        run_id=version.run_id,
+        status=version.status,
+        created=iso_from_ms(version.creation_timestamp),
+        description=version.description,
+        source=version.source,
     )
 
 
-async def get_model(api: MlflowApi, name: str) -> Json:
+async def get_model(api: MlflowApi, name: str) -> RegisteredModel:
     try:
         return await api.get_registered_model(name)
     except MlflowMissing:
@@ -81,31 +75,33 @@ async def get_model(api: MlflowApi, name: str) -> Json:
         raise not_found(
             "registered model",
             name,
-            [m["name"] for m in models],
+            [m.name for m in models],
             "List them with mlflow_list_registered_models.",
         ) from None
 
 
-async def all_versions(api: MlflowApi, name: str) -> list[Json]:
+async def all_versions(api: MlflowApi, name: str) -> list[ModelVersion]:
     escaped = name.replace("'", "\\'")
-    versions: list[Json] = []
+    versions: list[ModelVersion] = []
     token: str | None = None
     while True:
         page, token = await api.search_model_versions(f"name = '{escaped}'", 200, token)
         versions.extend(page)
         if not token:
-            return sorted(versions, key=lambda v: -int(v["version"]))
+            return sorted(versions, key=lambda v: -v.version)
 
 
-async def resolve_model_version(api: MlflowApi, model_name: str, ref: str) -> tuple[Resolution, Json, Json]:
+async def resolve_model_version(
+    api: MlflowApi, model_name: str, ref: str
+) -> tuple[Resolution, ModelVersion, RegisteredModel]:
     """Resolve `ref` for `model_name`; returns the resolution, the version JSON and the model JSON."""
     model = await get_model(api, model_name)
     raw = ref.strip()
     if not raw:
         raise InvalidArgument("version_ref is empty. Pass e.g. '3', 'champion', 'Production' or 'latest'.")
-    aliases = {a["alias"]: int(a["version"]) for a in model.get("aliases", [])}
+    aliases = model.aliases
     versions = await all_versions(api, model_name)
-    by_number = {int(v["version"]): v for v in versions}
+    by_number = {v.version: v for v in versions}
     conflicts: list[str] = []
     name = raw[1:] if raw.startswith("@") else raw
     number_match = re.fullmatch(r"(?:v|version\s*)?(\d+)", raw, flags=re.IGNORECASE)
@@ -125,7 +121,7 @@ async def resolve_model_version(api: MlflowApi, model_name: str, ref: str) -> tu
         number, resolved_by = aliases[folded[0]], "alias (case-insensitive)"
     elif not raw.startswith("@") and name.lower() in STAGES:
         stage = STAGES[name.lower()]
-        in_stage = [v for v in versions if (v.get("current_stage") or "None") == stage]
+        in_stage = [v for v in versions if v.stage == stage]
         if not in_stage:
             hint = ""
             if stage in STAGE_ALIASES:
@@ -133,17 +129,17 @@ async def resolve_model_version(api: MlflowApi, model_name: str, ref: str) -> tu
                 if mapped:
                     hint = f" Aliases that usually stand for it: {', '.join(mapped)}."
             raise NotFound(f"No version of '{model_name}' is in stage {stage}.{hint}")
-        number, resolved_by = int(in_stage[0]["version"]), "stage"
+        number, resolved_by = in_stage[0].version, "stage"
         if len(in_stage) > 1:
             conflicts.append(
                 f"{len(in_stage)} versions are in stage {stage} ("
-                + ", ".join(f"v{v['version']}" for v in in_stage)
+                + ", ".join(f"v{v.version}" for v in in_stage)
                 + f"); the newest, v{number}, answered"
             )
     elif name.lower() == "latest":
         if not versions:
             raise NotFound(f"Model '{model_name}' has no versions yet.")
-        number, resolved_by = int(versions[0]["version"]), "latest"
+        number, resolved_by = versions[0].version, "latest"
     else:
         raise not_found(
             f"alias or stage of model '{model_name}'",
@@ -156,7 +152,7 @@ async def resolve_model_version(api: MlflowApi, model_name: str, ref: str) -> tu
 
     version = by_number[number]
     for other_stage, conventional in STAGE_ALIASES.items():
-        holders = [int(v["version"]) for v in versions if (v.get("current_stage") or "None") == other_stage]
+        holders = [v.version for v in versions if v.stage == other_stage]
         for alias, target in aliases.items():
             # Only disagreements that involve the answer: its stage or its alias.
             involved = target == number or number in holders
@@ -183,10 +179,10 @@ def looks_like_model_ref(ref: str) -> bool:
     return not re.fullmatch(r"[0-9a-f]{32}", text) and bool(_MODEL_REF.match(text))
 
 
-async def source_run_of_version(api: MlflowApi, model_name: str, ref: str) -> tuple[Json, str]:
+async def source_run_of_version(api: MlflowApi, model_name: str, ref: str) -> tuple[Run, str]:
     """The run a model version was trained by, and a label saying how the version was found."""
     resolution, version, _ = await resolve_model_version(api, model_name, ref)
-    run_id = version.get("run_id") or ""
+    run_id = version.run_id or ""
     if not re.fullmatch(r"[0-9a-f]{32}", run_id):
         raise InvalidArgument(
             f"{model_name} v{resolution.version} records no source run, so its training is unknown."

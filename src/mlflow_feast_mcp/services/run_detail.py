@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from ..backends.mlflow_api import Json, MlflowApi
-from ..core.budget import measure
+from ..backends.mlflow_api import MlflowApi
+from ..backends.mlflow_models import Run
+from ..core.answer import Answer
+from ..core.budget import fit
 from ..core.formatting import clip, iso_from_ms, round_number
 from .artifacts import list_dir
 from .runs import (
@@ -15,7 +17,6 @@ from .runs import (
     RunSummary,
     fold_feature_parts,
     metrics_of,
-    params_of,
     summarize_run,
     useful_tags,
 )
@@ -28,7 +29,7 @@ class RunDataset(BaseModel):
     context: str | None = None
 
 
-class RunDetail(RunSummary):
+class RunDetail(RunSummary, Answer):
     experiment: str | None = None
     end_time: str | None = None
     duration_s: float | None = None
@@ -41,19 +42,14 @@ class RunDetail(RunSummary):
     notes: list[str] = []
 
 
-async def build_run_detail(api: MlflowApi, run: Json, detailed: bool) -> RunDetail:
-    info = run["info"]
-    params = params_of(run)
+async def build_run_detail(api: MlflowApi, run: Run, detailed: bool) -> RunDetail:
+    params = run.params
     summary = summarize_run(run, list(metrics_of(run)) if detailed else KEY_METRICS)
-    start, end = info.get("start_time"), info.get("end_time")
-    experiment = await api.get_experiment(info.get("experiment_id", ""))
-    listing = await list_dir(api, info["run_id"], "")
-    escaped = info["run_id"]
-    versions, _ = await api.search_model_versions(f"run_id = '{escaped}'", 50, None)
-    registered = [
-        f"{v['name']} v{int(v['version'])} ({v.get('current_stage') or 'None'})"
-        for v in sorted(versions, key=lambda v: int(v["version"]))
-    ]
+    start, end = run.start_time, run.end_time
+    experiment = await api.get_experiment(run.experiment_id)
+    listing = await list_dir(api, run.run_id, "")
+    versions, _ = await api.search_model_versions(f"run_id = '{run.run_id}'", 50, None)
+    registered = [f"{v.name} v{v.version} ({v.stage})" for v in sorted(versions, key=lambda v: v.version)]
     features = fold_feature_parts(params, summary.feature_count)
     shown_params = {
         k: (v if detailed else clip(v, 300))
@@ -63,51 +59,43 @@ async def build_run_detail(api: MlflowApi, run: Json, detailed: bool) -> RunDeta
     if not detailed and "top_features" in params:
         shown_params["top_features"] = clip(params["top_features"], 300)
     notes = []
-    if any(f.get("path") == "training_artifacts" for f in listing) and not features:
+    if any(f.path == "training_artifacts" for f in listing) and not features:
         notes.append(
             "no features_part* params; see mlflow_get_run_features for training_artifacts/features.json"
         )
     return RunDetail(
         **summary.model_dump(),
-        experiment=experiment["name"] if experiment else None,
+        experiment=experiment.name if experiment else None,
         end_time=iso_from_ms(end),
-        duration_s=round_number((int(end) - int(start)) / 1000) if start and end else None,
+        duration_s=round_number((end - start) / 1000) if start and end else None,
         params=shown_params,
         features=features,
         tags=useful_tags(run, 10_000 if detailed else 300),
-        artifacts=[f["path"] + ("/" if f.get("is_dir") else "") for f in listing],
+        artifacts=[f.path + ("/" if f.is_dir else "") for f in listing],
         registered_versions=registered,
         datasets=[
-            RunDataset(
-                name=d.get("dataset", {}).get("name"),
-                digest=d.get("dataset", {}).get("digest"),
-                source_type=d.get("dataset", {}).get("source_type"),
-                context=next(
-                    (t["value"] for t in d.get("tags", []) if t["key"] == "mlflow.data.context"), None
-                ),
-            )
-            for d in run.get("inputs", {}).get("dataset_inputs", [])
+            RunDataset(name=d.name, digest=d.digest, source_type=d.source_type, context=d.context)
+            for d in run.datasets
         ],
         notes=notes,
     )
 
 
 def fit_run_detail(detail: RunDetail, budget: int) -> RunDetail:
-    """A run with thousands of params or huge tags is cut, never sent whole."""
-    if measure(detail) <= budget:
+    """A run with thousands of params or huge tags is cut, never sent whole: tags are clipped first,
+    then params are kept as far as they fit."""
+    if detail.size() <= budget:
         return detail
-    params = dict(list(detail.params.items()))
-    while params and measure(detail.model_copy(update={"params": params})) > budget:
-        params = dict(list(params.items())[: len(params) // 2])
-    cut = detail.model_copy(
-        update={
-            "params": params,
-            "tags": {k: clip(v, 100) for k, v in list(detail.tags.items())[:30]},
-            "notes": [
-                *detail.notes,
-                f"truncated: showing {len(params)} of {len(detail.params)} params; "
-                "use mlflow_search_runs with filter on params.<name> to read a specific one",
-            ],
-        }
-    )
-    return cut
+    params = list(detail.params.items())
+    clipped = detail.model_copy(update={"tags": {k: clip(v, 100) for k, v in list(detail.tags.items())[:30]}})
+
+    def build(n: int) -> RunDetail:
+        notes = list(detail.notes)
+        if n < len(params):
+            notes.append(
+                f"truncated: showing {n} of {len(params)} params; "
+                "use mlflow_search_runs with filter on params.<name> to read a specific one"
+            )
+        return clipped.model_copy(update={"params": dict(params[:n]), "notes": notes})
+
+    return fit(build, len(params), budget)

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from ..backends.mlflow_api import Json
+from ..backends.mlflow_models import Run
 from ..core.formatting import clip, iso_from_ms, round_number
 
 KEY_METRICS = ("test_accuracy", "train_accuracy", "training_samples", "test_samples")
@@ -50,44 +50,29 @@ def run_line(run: RunSummary) -> str:
     return f"run {scalar(run.run_name)} ({run.run_id}): {run.status}, {what}{features}; {metrics}"
 
 
-def params_of(run: Json) -> dict[str, str]:
-    return {p["key"]: p.get("value", "") for p in run.get("data", {}).get("params", [])}
+def metrics_of(run: Run) -> dict[str, float | int]:
+    """The run's metrics rounded for reading (and for deltas, so they match what is shown)."""
+    return {key: round_number(value) for key, value in run.metrics.items()}
 
 
-def tags_of(run: Json) -> dict[str, str]:
-    return {t["key"]: t.get("value", "") for t in run.get("data", {}).get("tags", [])}
-
-
-def metrics_of(run: Json) -> dict[str, float | int]:
-    return {
-        m["key"]: round_number(float(m["value"]))
-        for m in run.get("data", {}).get("metrics", [])
-        if "value" in m
-    }
-
-
-def run_name_of(run: Json) -> str | None:
-    return run["info"].get("run_name") or tags_of(run).get("mlflow.runName")
-
-
-def _int_or_none(text: str | None) -> int | None:
+def int_or_none(text: str | None) -> int | None:
     try:
         return int(float(text)) if text not in (None, "") else None
     except ValueError:
         return None
 
 
-def summarize_run(run: Json, metric_keys: tuple[str, ...] | list[str] = KEY_METRICS) -> RunSummary:
-    info, params, metrics = run["info"], params_of(run), metrics_of(run)
-    feature_count = _int_or_none(params.get("feature_count"))
+def summarize_run(run: Run, metric_keys: tuple[str, ...] | list[str] = KEY_METRICS) -> RunSummary:
+    params, metrics = run.params, metrics_of(run)
+    feature_count = int_or_none(params.get("feature_count"))
     if feature_count is None:
         folded = fold_feature_parts(params)
         feature_count = len(folded) if folded else None
     return RunSummary(
-        run_id=info["run_id"],
-        run_name=run_name_of(run),
-        start_time=iso_from_ms(info.get("start_time")),
-        status=info.get("status", "UNKNOWN"),
+        run_id=run.run_id,
+        run_name=run.run_name,
+        start_time=iso_from_ms(run.start_time),
+        status=run.status,
         model_version=params.get("model_version"),
         algorithm=params.get("algorithm"),
         feature_count=feature_count,
@@ -170,8 +155,8 @@ def parse_top_features(text: str | None) -> dict[str, float | None]:
     return out
 
 
-def useful_tags(run: Json, limit: int = 300) -> dict[str, str]:
-    tags = tags_of(run)
+def useful_tags(run: Run, limit: int = 300) -> dict[str, str]:
+    tags = run.tags
     chosen = {k: clip(tags[k], limit) for k in USEFUL_TAGS if k in tags}
     chosen.update(
         {k: clip(v, limit) for k, v in tags.items() if not k.startswith("mlflow.") and k not in chosen}

@@ -9,12 +9,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from ..backends.mlflow_api import Json, MlflowApi
+from ..backends.mlflow_api import MlflowApi
+from ..backends.mlflow_models import Experiment, ModelVersion, Run
+from ..core.answer import Answer
+from ..core.budget import fit
 from ..core.formatting import clip, round_number
 from .alignment import check_alignment
 from .artifacts import list_dir
+from .feast_catalog import feature_index, view_features
 from .features import FEATURES_JSON, IMPORTANCES_JSON, RunFeatures, run_features
-from .runs import FEATURE_PART, RunSummary, metrics_of, params_of, summarize_run
+from .runs import FEATURE_PART, RunSummary, metrics_of, summarize_run
 
 CheckStatus = Literal["pass", "fail", "warn", "skipped"]
 Evidence = str | int | float | bool | list[str] | None
@@ -56,7 +60,7 @@ class RunChanges(BaseModel):
     metric_changes: list[MetricChange] = []
 
 
-class ValidationReport(BaseModel):
+class ValidationReport(Answer):
     """The checklist's outcome for one run; `verdict` is the first line the model reads."""
 
     verdict: str = Field(description="'PASS: 9/9 checks' or 'FAIL: 2 of 9 checks failed: artifacts, metrics'")
@@ -66,6 +70,51 @@ class ValidationReport(BaseModel):
     checks: list[Check]
     changes: RunChanges | None = Field(None, description="against the previous finished run, when compared")
     truncated: bool = False
+
+    def render_text(self) -> str:
+        """The compact answer: the verdict first, one line per check, then what changed."""
+        r = self.run
+        lines = [
+            self.verdict,
+            f"run: {r.run_name or '-'} ({r.run_id}) in {self.experiment or '?'}, {r.status}, "
+            f"started {r.start_time or '?'}",
+        ]
+        lines += [f"[{c.status}] {c.name}: {c.summary}" for c in self.checks]
+        ch = self.changes
+        if ch is not None:
+            lines.append(f"changes vs previous run {ch.previous_run_name or '-'} ({ch.previous_run_id}):")
+            if ch.param_changes:
+                lines.append(
+                    "  params: "
+                    + "; ".join(f"{k} {_val(v[0])} -> {_val(v[1])}" for k, v in ch.param_changes.items())
+                )
+            if ch.features_added or ch.features_removed:
+                lines.append(
+                    f"  features added: {_short(ch.features_added, 20) or 'none'}; "
+                    f"removed: {_short(ch.features_removed, 20) or 'none'}"
+                )
+            deltas = [
+                m
+                for m in ch.metric_changes
+                if m.delta not in (None, 0) or m.previous is None or m.current is None
+            ]
+            if deltas:
+                lines.append(
+                    "  metrics: "
+                    + "; ".join(
+                        f"{m.metric} {_val(m.previous)} -> {_val(m.current)}"
+                        + (f" ({m.delta:+g})" if m.delta is not None else "")
+                        for m in deltas
+                    )
+                )
+            if not (ch.param_changes or ch.features_added or ch.features_removed or deltas):
+                lines.append("  nothing changed in params, features or metrics")
+        if self.truncated:
+            lines.append(
+                "truncated: evidence lists were cut to fit the response budget; "
+                "see mlflow_get_run / mlflow_compare_runs"
+            )
+        return "\n".join(lines)
 
 
 def _names(values: list[str], limit: int = LIST_LIMIT) -> list[str]:
@@ -87,13 +136,12 @@ def _is_number(value: Any) -> bool:
 # ---- the checks ------------------------------------------------------------------------------------
 
 
-def check_run(run: Json, experiment: Json | None, default_experiment: str) -> Check:
-    info = run["info"]
-    status = info.get("status", "UNKNOWN")
-    exp_name = experiment["name"] if experiment else info.get("experiment_id")
+def check_run(run: Run, experiment: Experiment | None, default_experiment: str) -> Check:
+    status = run.status
+    exp_name = experiment.name if experiment else run.experiment_id
     evidence: dict[str, Evidence] = {
-        "run_id": info["run_id"],
-        "run_name": info.get("run_name"),
+        "run_id": run.run_id,
+        "run_name": run.run_name,
         "experiment": exp_name,
         "status": status,
     }
@@ -111,8 +159,8 @@ def check_run(run: Json, experiment: Json | None, default_experiment: str) -> Ch
     return Check(name="run", status="pass", summary=f"FINISHED {where}", evidence=evidence)
 
 
-def check_params(run: Json, features: RunFeatures) -> Check:
-    params = params_of(run)
+def check_params(run: Run, features: RunFeatures) -> Check:
+    params = run.params
     missing = [p for p in REQUIRED_PARAMS if not params.get(p, "").strip()]
     parts = sorted((k for k in params if FEATURE_PART.match(k)), key=lambda k: int(FEATURE_PART.match(k)[1]))
     evidence: dict[str, Evidence] = {p: clip(params[p], 200) for p in REQUIRED_PARAMS if p in params}
@@ -136,7 +184,7 @@ def check_params(run: Json, features: RunFeatures) -> Check:
     )
 
 
-def check_metrics(run: Json) -> Check:
+def check_metrics(run: Run) -> Check:
     metrics = metrics_of(run)
     evidence: dict[str, Evidence] = {k: metrics.get(k) for k in REQUIRED_METRICS}
     fails: list[str] = [f"{k} missing" for k in REQUIRED_METRICS if k not in metrics]
@@ -181,7 +229,7 @@ def check_metrics(run: Json) -> Check:
 
 async def check_artifacts(api: MlflowApi, run_id: str) -> Check:
     listing = await list_dir(api, run_id, "training_artifacts")
-    sizes = {f["path"]: f.get("file_size") for f in listing if not f.get("is_dir")}
+    sizes = {f.path: f.file_size for f in listing if not f.is_dir}
     present = [p for p in REQUIRED_ARTIFACTS if p in sizes]
     missing = [p for p in REQUIRED_ARTIFACTS if p not in sizes]
     root = await list_dir(api, run_id, "")
@@ -189,7 +237,7 @@ async def check_artifacts(api: MlflowApi, run_id: str) -> Check:
         "required_present": [f"{p} ({sizes[p]} B)" if sizes[p] is not None else p for p in present],
         "missing": missing,
         "training_artifacts": _names(sorted(sizes)),
-        "root": _names([f["path"] + ("/" if f.get("is_dir") else "") for f in root]),
+        "root": _names([f.path + ("/" if f.is_dir else "") for f in root]),
     }
     if missing:
         summary = f"missing {', '.join(missing)}"
@@ -245,15 +293,15 @@ def check_feature_count(features: RunFeatures) -> Check:
 
 async def check_registry(api: MlflowApi, run_id: str, model_name: str) -> Check:
     versions, _ = await api.search_model_versions(f"run_id = '{run_id}'", 100, None)
-    ours = sorted((v for v in versions if v.get("name") == model_name), key=lambda v: int(v["version"]))
-    others = [v for v in versions if v.get("name") != model_name]
+    ours = sorted((v for v in versions if v.name == model_name), key=lambda v: v.version)
+    others = [v for v in versions if v.name != model_name]
 
-    def label(v: Json) -> str:
-        return f"{v['name']} v{v['version']} ({v.get('current_stage') or 'None'}, {v.get('status', '?')})"
+    def label(v: ModelVersion) -> str:
+        return f"{v.name} v{v.version} ({v.stage}, {v.status or '?'})"
 
     evidence: dict[str, Evidence] = {"model": model_name, "versions": [label(v) for v in ours + others]}
     if ours:
-        bad = [v for v in ours if v.get("status") not in (None, "READY")]
+        bad = [v for v in ours if v.status not in (None, "READY")]
         status: CheckStatus = "warn" if bad else "pass"
         summary = "registered as " + ", ".join(label(v) for v in ours)
         if bad:
@@ -276,13 +324,13 @@ async def check_registry(api: MlflowApi, run_id: str, model_name: str) -> Check:
 
 
 def check_expectations(
-    run: Json,
+    run: Run,
     features: RunFeatures,
     expected_model_version: str | None,
     expected_feature_count: int | None,
     expected_algorithm: str | None,
 ) -> Check:
-    params = params_of(run)
+    params = run.params
     wanted: list[tuple[str, Any, Any]] = []
     if expected_model_version is not None:
         wanted.append(("model_version", expected_model_version, params.get("model_version")))
@@ -319,31 +367,27 @@ def check_expectations(
     )
 
 
-async def previous_run(api: MlflowApi, run: Json) -> Json | None:
+async def previous_run(api: MlflowApi, run: Run) -> Run | None:
     """The newest finished run of the same experiment started before this one."""
-    info = run["info"]
-    start = info.get("start_time")
-    if not start:
+    if not run.start_time:
         return None
     rows, _ = await api.search_runs(
-        [info["experiment_id"]],
-        f"attributes.start_time < {int(start)}",
+        [run.experiment_id],
+        f"attributes.start_time < {run.start_time}",
         ["attributes.start_time DESC"],
         50,
         None,
         "ACTIVE_ONLY",
     )
     for row in rows:
-        if row["info"]["run_id"] != info["run_id"] and row["info"].get("status") == "FINISHED":
+        if row.run_id != run.run_id and row.status == "FINISHED":
             return row
     return None
 
 
-def run_changes(
-    previous: Json, current: Json, prev_features: RunFeatures, features: RunFeatures
-) -> RunChanges:
-    old = {k: v for k, v in params_of(previous).items() if not FEATURE_PART.match(k)}
-    new = {k: v for k, v in params_of(current).items() if not FEATURE_PART.match(k)}
+def run_changes(previous: Run, current: Run, prev_features: RunFeatures, features: RunFeatures) -> RunChanges:
+    old = {k: v for k, v in previous.params.items() if not FEATURE_PART.match(k)}
+    new = {k: v for k, v in current.params.items() if not FEATURE_PART.match(k)}
     changed = {
         k: [clip(old[k], 120) if k in old else None, clip(new[k], 120) if k in new else None]
         for k in sorted(set(old) | set(new))
@@ -359,8 +403,8 @@ def run_changes(
         metric_changes.append(MetricChange(metric=key, previous=before, current=after, delta=delta))
     before_set, after_set = set(prev_features.features), set(features.features)
     return RunChanges(
-        previous_run_id=previous["info"]["run_id"],
-        previous_run_name=previous["info"].get("run_name"),
+        previous_run_id=previous.run_id,
+        previous_run_name=previous.run_name,
         previous_start_time=summarize_run(previous).start_time,
         param_changes=dict(list(changed.items())[:LIST_LIMIT]),
         features_added=_names([f for f in features.features if f not in before_set]),
@@ -423,7 +467,7 @@ def verdict_of(checks: list[Check]) -> tuple[str, bool]:
 
 async def validate_run(
     api: MlflowApi,
-    run: Json,
+    run: Run,
     *,
     default_experiment: str,
     default_model: str,
@@ -435,8 +479,8 @@ async def validate_run(
     features: RunFeatures | None = None,
 ) -> ValidationReport:
     """Run every check; `alignment` comes from the caller (it needs Feast, which may be absent)."""
-    run_id = run["info"]["run_id"]
-    experiment = await api.get_experiment(run["info"].get("experiment_id", ""))
+    run_id = run.run_id
+    experiment = await api.get_experiment(run.experiment_id)
     features = features or await run_features(api, run)
     checks = [
         check_run(run, experiment, default_experiment),
@@ -461,7 +505,7 @@ async def validate_run(
         verdict=verdict,
         passed=passed,
         run=summarize_run(run),
-        experiment=experiment["name"] if experiment else None,
+        experiment=experiment.name if experiment else None,
         checks=checks,
         changes=changes,
     )
@@ -473,7 +517,7 @@ def skipped_alignment(reason: str) -> Check:
 
 def check_feast_alignment(features: RunFeatures, registry: Any) -> Check:
     """The alignment service's verdict as a check: ALIGNED passes, MISALIGNED fails."""
-    report = check_alignment(features, registry.feature_index(), registry.view_features())
+    report = check_alignment(features, feature_index(registry), view_features(registry))
     evidence: dict[str, Evidence] = {
         "verdict": report.status,
         "feature_source": report.feature_source,
@@ -490,71 +534,25 @@ def check_feast_alignment(features: RunFeatures, registry: Any) -> Check:
     return Check(name="alignment", status=status, summary=clip(report.verdict, 600), evidence=evidence)
 
 
-def report_text(report: ValidationReport) -> str:
-    """The compact answer: the verdict first, one line per check, then what changed."""
-    r = report.run
-    lines = [
-        report.verdict,
-        f"run: {r.run_name or '-'} ({r.run_id}) in {report.experiment or '?'}, {r.status}, "
-        f"started {r.start_time or '?'}",
-    ]
-    lines += [f"[{c.status}] {c.name}: {c.summary}" for c in report.checks]
-    ch = report.changes
-    if ch is not None:
-        lines.append(f"changes vs previous run {ch.previous_run_name or '-'} ({ch.previous_run_id}):")
-        if ch.param_changes:
-            lines.append(
-                "  params: "
-                + "; ".join(f"{k} {_val(v[0])} -> {_val(v[1])}" for k, v in ch.param_changes.items())
-            )
-        if ch.features_added or ch.features_removed:
-            lines.append(
-                f"  features added: {_short(ch.features_added, 20) or 'none'}; "
-                f"removed: {_short(ch.features_removed, 20) or 'none'}"
-            )
-        deltas = [
-            m
-            for m in ch.metric_changes
-            if m.delta not in (None, 0) or m.previous is None or m.current is None
-        ]
-        if deltas:
-            lines.append(
-                "  metrics: "
-                + "; ".join(
-                    f"{m.metric} {_val(m.previous)} -> {_val(m.current)}"
-                    + (f" ({m.delta:+g})" if m.delta is not None else "")
-                    for m in deltas
-                )
-            )
-        if not (ch.param_changes or ch.features_added or ch.features_removed or deltas):
-            lines.append("  nothing changed in params, features or metrics")
-    if report.truncated:
-        lines.append(
-            "truncated: evidence lists were cut to fit the response budget; "
-            "see mlflow_get_run / mlflow_compare_runs"
-        )
-    return "\n".join(lines)
-
-
 def _val(value: Any) -> str:
     return "-" if value is None else str(value)
 
 
 def fit_report(report: ValidationReport, budget: int) -> ValidationReport:
-    """Keep the answer inside the budget: shed evidence first, then clip the change lists."""
-    from ..core.budget import measure
-
-    if measure(report, report_text(report)) <= budget:
+    """Keep the answer inside the budget: shed the evidence of the last checks first, then clip the
+    change lists."""
+    if report.size() <= budget:
         return report
-    lean = report.model_copy(
-        update={
-            "checks": [
-                c.model_copy(update={"evidence": {}, "summary": clip(c.summary, 600)}) for c in report.checks
-            ],
-            "truncated": True,
-        }
-    )
-    if lean.changes is not None and measure(lean, report_text(lean)) > budget:
+    lean_checks = [
+        c.model_copy(update={"evidence": {}, "summary": clip(c.summary, 600)}) for c in report.checks
+    ]
+
+    def build(n: int) -> ValidationReport:
+        checks = report.checks[:n] + lean_checks[n:]
+        return report.model_copy(update={"checks": checks, "truncated": True})
+
+    lean = fit(build, len(report.checks), budget)
+    if lean.changes is not None and lean.size() > budget:
         ch = lean.changes
         lean.changes = ch.model_copy(
             update={

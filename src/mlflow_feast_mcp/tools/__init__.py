@@ -1,17 +1,25 @@
-"""The tools, one module per concern. `register_all` puts every tool on a server."""
+"""The tools, one module per concern, each a module-level function whose docstring is its
+description. `TOOLSETS` is the catalogue: which tools a `--toolsets` name loads."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Any
 
-if TYPE_CHECKING:
-    from mcp.server import MCPServer
+from . import alignment, artifacts, feast, registry, runs, validation
 
-    from ..server.backends import Backends
+TOOLSETS: dict[str, tuple[Callable[..., Any], ...]] = {
+    "mlflow": runs.TOOLS + artifacts.TOOLS,
+    "registry": registry.TOOLS,
+    "feast": feast.TOOLS,
+    "checks": alignment.TOOLS + validation.TOOLS,
+}
 
 
-def register_all(mcp: MCPServer, backends: Backends) -> None:
-    from . import alignment, artifacts, feast, registry, runs, validation
-
-    for module in (runs, artifacts, registry, feast, alignment, validation):
-        module.register(mcp, backends)
+def select_tools(toolsets: list[str] | None = None) -> list[Callable[..., Any]]:
+    """The tools of the named sets in catalogue order (all of them when none are named)."""
+    names = toolsets or list(TOOLSETS)
+    unknown = [n for n in names if n not in TOOLSETS]
+    if unknown:
+        raise ValueError(f"unknown toolset(s) {', '.join(unknown)}; choose from {', '.join(TOOLSETS)}")
+    return [tool for name, tools in TOOLSETS.items() if name in names for tool in tools]

@@ -4,75 +4,73 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from mcp.server import MCPServer
 from mcp.types import CallToolResult
 from pydantic import Field
 
-from ..core.errors import ToolError
-from ..core.results import tool_result
-from ..server.backends import Backends
+from ..core.errors import DomainError
 from ..services.features import run_features
 from ..services.mlflow_lookup import resolve_run
 from ..services.validation import (
     ValidationReport,
     check_feast_alignment,
     fit_report,
-    report_text,
     skipped_alignment,
     validate_run,
 )
-from .common import READ_ONLY, RunRef
+from .common import RunRef
+from .deps import Deps
+from .respond import respond
 
 
-def register(mcp: MCPServer, backends: Backends) -> None:
-    settings = backends.settings
+async def validate_training_run(
+    run_id: RunRef = "latest",
+    expected_model_version: Annotated[
+        str | None,
+        Field(description="the model_version param the run should have, e.g. 'v2.1'", max_length=200),
+    ] = None,
+    expected_feature_count: Annotated[
+        int | None, Field(ge=0, le=1_000_000, description="how many features it should use, e.g. 14")
+    ] = None,
+    expected_algorithm: Annotated[
+        str | None,
+        Field(description="the algorithm param it should have, e.g. 'xgboost'", max_length=200),
+    ] = None,
+    compare_with_previous: Annotated[
+        bool,
+        Field(description="also compare with the previous finished run: params, features, metric deltas"),
+    ] = True,
+    *,
+    deps: Deps,
+) -> Annotated[CallToolResult, ValidationReport]:
+    """The seed's validation checklist for a training run (default: the newest run of the default
+    experiment), each check pass/fail/warn/skipped with its evidence: the run finished in the
+    experiment; params model_version, feature_count, algorithm, features, top_features; metrics
+    present and sane (accuracies in [0, 1], train not far above test, sample counts); artifacts
+    training_artifacts/features.json and feature_importances.json; feature_count equals the feature
+    list; a registry version made from the run; features aligned with Feast; optional expectations;
+    and what changed since the previous run. The first line is the verdict."""
+    api, settings = await deps.mlflow(), deps.settings
+    run = await resolve_run(api, run_id, settings.default_experiment)
+    features = await run_features(api, run)
+    try:
+        registry = await deps.feast()
+    except DomainError as exc:
+        alignment = skipped_alignment(f"Feast unavailable: {exc}")
+    else:
+        alignment = check_feast_alignment(features, registry)
+    report = await validate_run(
+        api,
+        run,
+        default_experiment=settings.default_experiment,
+        default_model=settings.default_model,
+        alignment=alignment,
+        expected_model_version=expected_model_version,
+        expected_feature_count=expected_feature_count,
+        expected_algorithm=expected_algorithm,
+        compare_with_previous=compare_with_previous,
+        features=features,
+    )
+    return respond(fit_report(report, settings.response_budget))
 
-    @mcp.tool(annotations=READ_ONLY, structured_output=True)
-    async def validate_training_run(
-        run_id: RunRef = "latest",
-        expected_model_version: Annotated[
-            str | None,
-            Field(description="the model_version param the run should have, e.g. 'v2.1'", max_length=200),
-        ] = None,
-        expected_feature_count: Annotated[
-            int | None, Field(ge=0, le=1_000_000, description="how many features it should use, e.g. 14")
-        ] = None,
-        expected_algorithm: Annotated[
-            str | None,
-            Field(description="the algorithm param it should have, e.g. 'xgboost'", max_length=200),
-        ] = None,
-        compare_with_previous: Annotated[
-            bool,
-            Field(description="also compare with the previous finished run: params, features, metric deltas"),
-        ] = True,
-    ) -> Annotated[CallToolResult, ValidationReport]:
-        """The seed's validation checklist for a training run (default: the newest run of the default
-        experiment), each check pass/fail/warn/skipped with its evidence: the run finished in the
-        experiment; params model_version, feature_count, algorithm, features, top_features; metrics
-        present and sane (accuracies in [0, 1], train not far above test, sample counts); artifacts
-        training_artifacts/features.json and feature_importances.json; feature_count equals the feature
-        list; a registry version made from the run; features aligned with Feast; optional expectations;
-        and what changed since the previous run. The first line is the verdict."""
-        api = await backends.mlflow()
-        run = await resolve_run(api, run_id, settings.default_experiment)
-        features = await run_features(api, run)
-        try:
-            registry = await backends.feast()
-        except ToolError as exc:
-            alignment = skipped_alignment(f"Feast unavailable: {exc}")
-        else:
-            alignment = check_feast_alignment(features, registry)
-        report = await validate_run(
-            api,
-            run,
-            default_experiment=settings.default_experiment,
-            default_model=settings.default_model,
-            alignment=alignment,
-            expected_model_version=expected_model_version,
-            expected_feature_count=expected_feature_count,
-            expected_algorithm=expected_algorithm,
-            compare_with_previous=compare_with_previous,
-            features=features,
-        )
-        report = fit_report(report, settings.response_budget)
-        return tool_result(report, report_text(report))
+
+TOOLS = (validate_training_run,)

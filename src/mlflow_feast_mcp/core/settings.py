@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from ..core.budget import DEFAULT_BUDGET
+from .budget import DEFAULT_BUDGET
 
 
 class Settings(BaseModel):
@@ -29,6 +29,9 @@ class Settings(BaseModel):
     mlflow_backend: Literal["auto", "rest", "client"] = "auto"
     http_token: str | None = None
     allowed_hosts: list[str] = []
+    toolsets: list[str] | None = Field(
+        None, description="load only these parts of the catalogue (default: all)"
+    )
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -53,8 +56,12 @@ class Settings(BaseModel):
         ):
             if env.get(var):
                 values[field] = env[var]
-        if env.get("MLFLOW_FEAST_MCP_ALLOWED_HOSTS"):
-            values["allowed_hosts"] = [h.strip() for h in env["MLFLOW_FEAST_MCP_ALLOWED_HOSTS"].split(",")]
+        for field, var in (
+            ("allowed_hosts", "MLFLOW_FEAST_MCP_ALLOWED_HOSTS"),
+            ("toolsets", "MLFLOW_FEAST_MCP_TOOLSETS"),
+        ):
+            if env.get(var):
+                values[field] = [item.strip() for item in env[var].split(",") if item.strip()]
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls.model_validate(values)
 

@@ -1,0 +1,31 @@
+"""What the tools need from whoever serves them, as a protocol the tools own: the settings and the two
+backends. The server's lifespan yields an object that satisfies it; a tool asks for it with a `Deps`
+parameter, which the SDK fills from the request's lifespan context (a test may pass its own)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Protocol
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.resolve import Resolve
+
+from ..core.settings import Settings
+
+if TYPE_CHECKING:
+    from ..backends.feast_registry import FeastRegistry
+    from ..backends.mlflow_api import MlflowApi
+
+
+class ToolDeps(Protocol):
+    settings: Settings
+
+    async def mlflow(self) -> MlflowApi: ...
+
+    async def feast(self) -> FeastRegistry: ...
+
+
+def from_context(ctx: Context) -> ToolDeps:
+    return ctx.request_context.lifespan_context
+
+
+Deps = Annotated[ToolDeps, Resolve(from_context)]
