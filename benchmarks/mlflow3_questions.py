@@ -230,8 +230,8 @@ def plans(world: Mlflow3World, t: dict[str, Any]) -> list[tuple[Asked, Callable[
 async def ask(world: Mlflow3World, full: bool = False) -> list[Asked]:
     from mcp import Client
 
+    from mlflow_feast_mcp.core.settings import Settings
     from mlflow_feast_mcp.server.app import build_server
-    from mlflow_feast_mcp.server.config import Settings
 
     t = truth(world)
     settings = Settings(

@@ -27,7 +27,7 @@ def mlflow3_world(mlflow3_server: MlflowServer, tmp_path_factory: pytest.TempPat
 
 @pytest.fixture
 def mlflow3_settings(mlflow3_world: Mlflow3World, tmp_path: Path) -> Any:
-    from mlflow_feast_mcp.server.config import Settings
+    from mlflow_feast_mcp.core.settings import Settings
 
     return Settings(tracking_uri=mlflow3_world.uri, feast_repo=tmp_path / "no_feast_repo_here")
 
