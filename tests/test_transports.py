@@ -42,7 +42,7 @@ def http_server(world, tmp_path_factory) -> Iterator[str]:
         [CLI, "serve", "--transport", "http", "--port", str(port), "--tracking-uri", world.uri],
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
-        env={**os.environ, "FEAST_REPO_PATH": str(log.parent / "no_repo")},
+        env={**os.environ, "FEAST_REPO_PATH": str(log.parent / "no_repo"), **SHARED_KEY},
     )
     try:
         wait_http(f"http://127.0.0.1:{port}/mcp", timeout=30, proc=proc)
@@ -52,20 +52,32 @@ def http_server(world, tmp_path_factory) -> Iterator[str]:
         proc.wait(10)
 
 
+# page tokens are signed: processes that must issue identical tokens share a key, as replicas would
+KEY_VAR = "MLFLOW_FEAST_MCP_PAGE_TOKEN_KEY"
+SHARED_KEY = {KEY_VAR: "transport-identity-test"}
+
+
 def stdio_params(world, tmp_path: Path):
     from mcp import StdioServerParameters
 
     return StdioServerParameters(
         command=CLI,
         args=["serve", "--tracking-uri", world.uri, "--feast-repo", str(tmp_path / "no_repo")],
-        env={k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")},
+        env={k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")} | SHARED_KEY,
     )
 
 
-async def test_stdio_http_and_memory_answer_identically(world, http_server, client, tmp_path):
+async def test_stdio_http_and_memory_answer_identically(world, http_server, settings, tmp_path):
     from mcp import Client
 
-    async with Client(stdio_params(world, tmp_path)) as over_stdio, Client(http_server) as over_http:
+    from mlflow_feast_mcp.server.app import build_server
+
+    in_memory = build_server(settings.model_copy(update={"page_token_key": SHARED_KEY[KEY_VAR]}))
+    async with (
+        Client(in_memory) as client,
+        Client(stdio_params(world, tmp_path)) as over_stdio,
+        Client(http_server) as over_http,
+    ):
         tool_sets = [
             sorted(t.name for t in (await c.list_tools()).tools) for c in (client, over_stdio, over_http)
         ]

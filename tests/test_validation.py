@@ -184,7 +184,6 @@ async def test_first_run_has_nothing_to_compare_with(vclient_no_feast, vworld) -
         "name": "comparison",
         "status": "skipped",
         "summary": "no earlier finished run in this experiment",
-        "evidence": {},
     }
 
 

@@ -15,7 +15,8 @@ class Answer(BaseModel):
     """An output model. Subclasses override `render_text` when the generic rendering reads poorly."""
 
     def structured(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude_none=True)
+        """The structured content, as lean as the text: fields left at their (empty) default are omitted."""
+        return self.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
 
     def render_text(self) -> str:
         return render(self)

@@ -1,13 +1,17 @@
 """Paging for every list answer. A page token carries where the next page starts in the backend's
 own paging (`cursor`: MLflow's page token, or an offset into an in-memory list) plus how many items
 of that backend page were already returned (`skip`), so a page cut short by the response budget
-continues exactly where it stopped. Tokens are bound to the query that issued them."""
+continues exactly where it stopped. Tokens are bound to the query that issued them and signed
+(HMAC-SHA256 with a per-process key, or a configured one that stateless replicas share), so a
+forged or edited token is refused instead of steering a backend call."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
+import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -41,22 +45,51 @@ def query_scope(*parts: object) -> str:
     return hashlib.sha1(json.dumps(parts, default=str, sort_keys=True).encode()).hexdigest()[:10]
 
 
+_signing_key = secrets.token_bytes(32)
+MAX_TOKEN_CHARS = 4_000
+_NOT_OURS = (
+    "page_token is not one this server issued. Pass the next_page_token from the previous answer "
+    "unchanged, or omit it to start from the first page."
+)
+
+
+def set_signing_key(key: str | None) -> None:
+    """Sign tokens with `key` (shared by replicas behind one balancer); None keeps the process's own."""
+    global _signing_key
+    if key:
+        _signing_key = hashlib.sha256(key.encode()).digest()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode((text + "=" * (-len(text) % 4)).encode())
+
+
+def _signature(payload: bytes) -> bytes:
+    return hmac.new(_signing_key, payload, hashlib.sha256).digest()[:16]
+
+
 def _encode(cursor: str | int | None, skip: int, scope: str) -> str:
-    raw = _Token(cursor=cursor, skip=skip, scope=scope).model_dump_json(exclude_defaults=True)
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    payload = _Token(cursor=cursor, skip=skip, scope=scope).model_dump_json(exclude_defaults=True).encode()
+    return f"{_b64(payload)}.{_b64(_signature(payload))}"
 
 
 def _decode(token: str | None, scope: str) -> _Token:
     if not token:
         return _Token(scope=scope)
     try:
-        padded = token + "=" * (-len(token) % 4)
-        page = _Token.model_validate(json.loads(base64.urlsafe_b64decode(padded.encode())))
+        if len(token) > MAX_TOKEN_CHARS:
+            raise ValueError("too long")
+        body, _, signature = token.partition(".")
+        payload = _unb64(body)
+        if not hmac.compare_digest(_unb64(signature), _signature(payload)):
+            raise ValueError("bad signature")
+        page = _Token.model_validate(json.loads(payload))
     except (ValueError, ValidationError, UnicodeDecodeError) as exc:
-        raise InvalidArgument(
-            "page_token is not one this server issued. Pass the next_page_token from the previous "
-            "answer unchanged, or omit it to start from the first page."
-        ) from exc
+        raise InvalidArgument(_NOT_OURS) from exc
     if page.scope != scope:
         raise InvalidArgument(
             "page_token belongs to a different query (other filters or order). Repeat the call with "
@@ -92,10 +125,11 @@ class Pager:
     @property
     def offset(self) -> int:
         """The cursor as an offset into an in-memory list."""
-        try:
-            return int(self.cursor or 0)
-        except (TypeError, ValueError):
-            raise InvalidArgument("page_token is corrupt. Omit it to start over.") from None
+        if self.cursor is None:
+            return 0
+        if not isinstance(self.cursor, int) or self.cursor < 0:
+            raise InvalidArgument(_NOT_OURS)
+        return self.cursor
 
     def page(
         self,

@@ -28,6 +28,9 @@ class Settings(BaseModel):
     registry_cache_ttl: float = Field(5.0, ge=0, description="seconds registry reads are cached (0: off)")
     mlflow_backend: Literal["auto", "rest", "client"] = "auto"
     http_token: str | None = None
+    page_token_key: str | None = Field(
+        None, description="key that signs page tokens; set the same one on replicas behind one balancer"
+    )
     allowed_hosts: list[str] = []
     toolsets: list[str] | None = Field(
         None, description="load only these parts of the catalogue (default: all)"
@@ -44,6 +47,7 @@ class Settings(BaseModel):
             "default_model": env.get("MLFLOW_FEAST_MCP_DEFAULT_MODEL")
             or cls.model_fields["default_model"].default,
             "http_token": env.get("MLFLOW_FEAST_MCP_TOKEN") or None,
+            "page_token_key": env.get("MLFLOW_FEAST_MCP_PAGE_TOKEN_KEY") or None,
         }
         for field, var in (
             ("response_budget", "MLFLOW_FEAST_MCP_RESPONSE_BUDGET"),

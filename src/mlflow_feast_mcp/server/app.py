@@ -16,6 +16,7 @@ from mcp.types import Tool
 
 from .. import __version__, prompts, resources
 from ..core.errors import DomainError
+from ..core.paging import set_signing_key
 from ..core.settings import Settings
 from ..tools import select_tools
 from ..tools.common import READ_ONLY
@@ -41,6 +42,7 @@ def description_of(fn: Callable[..., Any]) -> str:
 class MlflowFeastServer(MCPServer[Backends]):
     def __init__(self, settings: Settings, backends: Backends | None = None) -> None:
         self.backends = backends or Backends(settings)
+        set_signing_key(settings.page_token_key)
 
         @asynccontextmanager
         async def lifespan(_: MCPServer) -> AsyncIterator[Backends]:

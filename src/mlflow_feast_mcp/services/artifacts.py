@@ -3,7 +3,6 @@ binary files (pickles, model weights) are described, not loaded."""
 
 from __future__ import annotations
 
-import json
 import posixpath
 from typing import Any, Literal
 
@@ -11,10 +10,11 @@ from pydantic import BaseModel, Field, PrivateAttr
 
 from ..backends.mlflow_api import MlflowApi, MlflowMissing
 from ..backends.mlflow_models import ArtifactFile
+from ..core import safe_json
 from ..core.answer import Answer
 from ..core.errors import InvalidArgument, NotFound, not_found, quote
 from ..core.paging import PageInfo, Pager
-from ..core.render import table
+from ..core.render import fence, scalar, table
 
 BINARY_SUFFIXES = {
     ".pkl", ".pickle", ".joblib", ".pt", ".pth", ".h5", ".onnx", ".bin", ".npy", ".npz", ".parquet",
@@ -73,7 +73,7 @@ async def read_json_artifact(api: MlflowApi, run_id: str, path: str, limit: int 
     if total > limit:
         return None
     try:
-        return json.loads(data.decode("utf-8"))
+        return safe_json.loads(data)
     except (UnicodeDecodeError, ValueError):
         return None
 
@@ -119,9 +119,12 @@ class ArtifactContent(Answer):
     def render_text(self) -> str:
         if self.content is None:
             return super().render_text()
-        header = f"{self.path} ({self.kind}, {self.size_bytes} bytes), bytes {self.offset}-{self._end}:"
+        header = (
+            f"{scalar(self.path)} ({self.kind}, {self.size_bytes} bytes), bytes {self.offset}-{self._end}:"
+        )
+        opening, body, closing = fence(self.content)
         footer = f"\n[{self.hint}]" if self.hint else ""
-        return f"{header}\n<<<artifact content\n{self.content}\nartifact content>>>{footer}"
+        return f"{header}\n{opening}\n{body}\n{closing}{footer}"
 
 
 async def artifact_tree(

@@ -11,6 +11,7 @@ from pydantic import Field
 
 from ..backends.mlflow_api import MlflowApi
 from ..backends.mlflow_models import Run
+from ..core import safe_json
 from ..core.answer import Answer
 from ..core.errors import BackendUnavailable
 from ..core.formatting import round_number
@@ -102,7 +103,7 @@ def _feast_refs(tags: dict[str, str]) -> list[str]:
     if not raw:
         return []
     try:
-        parsed = json.loads(raw)
+        parsed = safe_json.loads(raw)
         if isinstance(parsed, list):
             return [str(r) for r in parsed]
     except ValueError:
@@ -113,7 +114,7 @@ def _feast_refs(tags: dict[str, str]) -> list[str]:
 def _dataset_schema(run: Run, exclude: set[str]) -> tuple[list[str], dict[str, str], str | None]:
     for dataset in run.datasets:
         try:
-            schema = json.loads(dataset.schema or "{}")
+            schema = safe_json.loads(dataset.schema or "{}")
         except ValueError:
             continue
         columns = schema.get("mlflow_colspec") or schema.get("columns") or []

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from ..backends.mlflow_models import Run
+from ..core import safe_json
 from ..core.formatting import clip, iso_from_ms, round_number
 
 KEY_METRICS = ("test_accuracy", "train_accuracy", "training_samples", "test_samples")
@@ -95,10 +96,8 @@ def fold_feature_parts(params: dict[str, str], expected_count: int | None = None
     values = [value for _, value in parts]
     as_lists: list[str] = []
     try:
-        import json
-
         for value in values:
-            parsed = json.loads(value)
+            parsed = safe_json.loads(value)
             if not isinstance(parsed, list):
                 raise ValueError
             as_lists.extend(str(v) for v in parsed)
@@ -119,10 +118,8 @@ def parse_top_features(text: str | None) -> dict[str, float | None]:
     plain text like 'home_elo:0.12, rest_days:0.08'."""
     if not text:
         return {}
-    import json
-
     try:
-        parsed: Any = json.loads(text)
+        parsed: Any = safe_json.loads(text)
     except ValueError:
         parsed = None
     pairs: list[tuple[str, Any]] = []
