@@ -12,7 +12,12 @@ import pytest
 from support.mlflow_world import World, log_world
 from support.servers import MlflowServer
 
-pytest_plugins = ["support.feast_world", "support.demo_world", "support.mlflow3_fixtures"]
+pytest_plugins = [
+    "support.feast_world",
+    "support.demo_world",
+    "support.mlflow3_fixtures",
+    "support.hostile_fixtures",
+]
 
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
