@@ -12,7 +12,7 @@ import pytest
 from support.mlflow_world import World, log_world
 from support.servers import MlflowServer
 
-pytest_plugins = ["support.feast_world", "support.demo_world"]
+pytest_plugins = ["support.feast_world", "support.demo_world", "support.feast_kinds_fixtures"]
 
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
