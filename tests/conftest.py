@@ -17,6 +17,7 @@ pytest_plugins = [
     "support.demo_world",
     "support.mlflow3_fixtures",
     "support.hostile_fixtures",
+    "support.feast_kinds_fixtures",
 ]
 
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
