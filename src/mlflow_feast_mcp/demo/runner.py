@@ -202,15 +202,17 @@ def connect_instructions(mlflow_url: str, mcp_url: str, feast_repo: Path) -> str
             json.dumps(config, indent=2),
             "",
             "Claude Code:",
-            f"  claude mcp add mlflow-feast {env_flags} -- {command} serve",
             f"  claude mcp add --transport http mlflow-feast-http {mcp_url}",
+            "  claude mcp add "
+            + " ".join(f"--env {k}={v}" for k, v in env.items())
+            + f" mlflow-feast -- {command} serve",
             "",
             "MCP Inspector:",
-            f"  CLI, HTTP:  npx @modelcontextprotocol/inspector --cli {mcp_url} --transport http "
+            f"  CLI, HTTP:  npx -y @modelcontextprotocol/inspector --cli {mcp_url} --transport http "
             "--method tools/list",
-            f"  CLI, stdio: npx @modelcontextprotocol/inspector --cli {env_flags} {command} serve "
+            f"  CLI, stdio: npx -y @modelcontextprotocol/inspector --cli {env_flags} {command} serve "
             "--method tools/list",
-            f"  UI:         npx @modelcontextprotocol/inspector   (Transport: Streamable HTTP, URL: {mcp_url})",
+            f"  UI:         npx -y @modelcontextprotocol/inspector   (Transport: Streamable HTTP, URL: {mcp_url})",
             "",
             f"Feast repo the demo applied (FEAST_REPO_PATH): {feast_repo}",
         ]
@@ -246,25 +248,33 @@ def _serve_until_interrupted(mlflow_proc: subprocess.Popen, mcp_thread: McpHttpT
 
 def _start(
     workdir: Path, args: argparse.Namespace, phases: Phases
-) -> tuple[subprocess.Popen, McpHttpThread, str]:
-    """Start MLflow and the MCP server: side by side on a reused seed, else MLflow, seed, MCP."""
+) -> tuple[subprocess.Popen, McpHttpThread, str, Path]:
+    """Start MLflow and the MCP server side by side on a reused seed; on a first run, seed while
+    MLflow boots (the Feast steps need no MLflow), then start the MCP server."""
     mlflow_port = _pick_port(args.mlflow_port, "mlflow")
     mcp_port = _pick_port(args.mcp_port, "mcp", taken={mlflow_port})
     mlflow_url = f"http://127.0.0.1:{mlflow_port}"
     _say(f"starting MLflow server on {mlflow_url} (log: {workdir / 'mlflow-server.log'}) ...")
     began = phases.now()
     mlflow_proc = seeder.start_demo_mlflow(workdir, mlflow_port)
+    up: list[float] = []
+
+    def mlflow_ready() -> None:
+        if not up:
+            processes.wait_http(f"{mlflow_url}/health", 180, mlflow_proc)
+            up.append(phases.done("MLflow server start (to /health)", began))
+            _say(f"MLflow server: {mlflow_url}")
+
     reused = seeder.load_report(workdir)
     mcp_thread: McpHttpThread | None = None
     try:
         if reused is not None:
             mcp_thread = _start_mcp(mlflow_url, Path(reused.feast_repo), mcp_port, phases)
-        processes.wait_http(f"{mlflow_url}/health", 180, mlflow_proc)
-        phases.done("MLflow server start (to /health)", began)
-        _say(f"MLflow server: {mlflow_url}")
-        began = phases.now()
-        report = seeder.seed(workdir, mlflow_url, small=args.small, progress=_say)
-        phases.done("seed (reused)" if report.reused else "seed", began)
+            mlflow_ready()
+        seeding = phases.now()
+        report = seeder.seed(workdir, mlflow_url, small=args.small, progress=_say, mlflow_ready=mlflow_ready)
+        phases.done("seed (reused)" if report.reused else "seed", seeding)
+        mlflow_ready()
         if mcp_thread is None:
             mcp_thread = _start_mcp(mlflow_url, Path(report.feast_repo), mcp_port, phases)
     except BaseException:

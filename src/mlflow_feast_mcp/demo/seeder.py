@@ -661,8 +661,11 @@ def seed(
     small: bool = False,
     progress: Callable[[str], None] = print,
     reset: bool = False,
+    mlflow_ready: Callable[[], None] | None = None,
 ) -> SeedReport:
-    """Build the demo world in `workdir` and log its history to `tracking_uri` (see module doc).
+    """Build the demo world in `workdir` and log its history to `tracking_uri` (see module doc);
+    `mlflow_ready` (e.g. waiting for a server just started) is called before the first MLflow call,
+    after the Feast steps.
 
     Idempotent: if `workdir/.seeded.json` exists, its report is returned (``reused=True``, MLflow
     not imported nor called) unless `reset` (which only deletes the feature repo copy and the
@@ -678,7 +681,7 @@ def seed(
         return existing.model_copy(update={"reused": True})
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # nothing leaves loopback
     with _restoring_process_mlflow_uris():
-        return _seed(workdir, tracking_uri, small=small, progress=progress)
+        return _seed(workdir, tracking_uri, small=small, progress=progress, mlflow_ready=mlflow_ready)
 
 
 def _import_training_stack() -> None:
@@ -822,7 +825,14 @@ def _register(client: Any, runs: list[SeededRun]) -> list[SeededVersion]:
         return [_register_version(client, run, *REGISTRY[run.role]) for run in runs if run.role in REGISTRY]
 
 
-def _seed(workdir: Path, tracking_uri: str, *, small: bool, progress: Callable[[str], None]) -> SeedReport:
+def _seed(
+    workdir: Path,
+    tracking_uri: str,
+    *,
+    small: bool,
+    progress: Callable[[str], None],
+    mlflow_ready: Callable[[], None] | None,
+) -> SeedReport:
     timings: dict[str, float] = {}
     t0 = time.monotonic()
     total = 3 + len(RUNS)
@@ -837,6 +847,8 @@ def _seed(workdir: Path, tracking_uri: str, *, small: bool, progress: Callable[[
     frame, train_mask = _training_frame(repo)
     timings["historical_features_s"] = round(time.monotonic() - t1, 1)
 
+    if mlflow_ready is not None:
+        mlflow_ready()
     client, experiment_id = _open_experiment(workdir, tracking_uri)
     runs = _train_runs(
         client, experiment_id, frame, train_mask, small=small, progress=progress, timings=timings
