@@ -708,13 +708,14 @@ def apply_example_repo(repo: Path, log: Path, meanwhile: Callable[[], None] | No
     data_dir = repo / "data"
     nba_data.generate(data_dir)
     env = {**os.environ, "NBA_FEATURE_DATA_DIR": str(data_dir), "PYTHONWARNINGS": "ignore"}
-    with open(log, "wb") as out:
-        apply_proc = subprocess.Popen(
-            _feast_apply_command(repo), cwd=repo, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
+    Path(log).unlink(missing_ok=True)
+    apply_proc = processes.start_process(_feast_apply_command(repo), log=Path(log), env=env, cwd=repo)
+    try:
         if meanwhile is not None:
             meanwhile()
         rc = apply_proc.wait(timeout=300)
+    finally:
+        processes.stop_process(apply_proc)  # still running only after a timeout or an error meanwhile
     if rc != 0:
         raise RuntimeError(f"feast apply failed (exit {rc}); see {log}:\n{Path(log).read_text()[-3000:]}")
     return repo
