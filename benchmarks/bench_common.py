@@ -6,15 +6,15 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from mlflow_feast_mcp.demo.processes import free_port, running
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -54,24 +54,6 @@ def sizes(result: Any) -> dict[str, int]:
     except Exception:
         wire = len(text)
     return {"chars": len(text), "tokens": -(-len(text) // CHARS_PER_TOKEN), "wire_chars": wire}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port: int, timeout: float, proc: subprocess.Popen | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process exited ({proc.returncode}) before port {port} opened")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise TimeoutError(f"port {port} did not open within {timeout:.0f}s")
 
 
 def load_average() -> list[float]:
@@ -121,15 +103,9 @@ def demo_store(workdir: Path, small: bool) -> Iterator[Store]:
         with seeder.running_mlflow_server(workdir) as url:
             seeder.seed(workdir, url, small=small, progress=lambda line: log("  " + line))
     report = seeder.load_report(workdir)
-    port = free_port()
-    log(f"starting mlflow server over {workdir / 'mlflow.db'} on port {port} ...")
-    proc = seeder.start_mlflow_server(workdir, port)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        seeder.wait_for_http(f"{url}/health", 180, proc)
+    log(f"starting mlflow server over {workdir / 'mlflow.db'} ...")
+    with seeder.running_mlflow_server(workdir) as url:
         yield Store(workdir=workdir, mlflow_url=url, feast_repo=Path(report.feast_repo), report=report)
-    finally:
-        seeder.stop_process(proc)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -164,20 +140,9 @@ def http_server(store: Store) -> Iterator[tuple[str, subprocess.Popen]]:
         "--transport", "http", "--port", str(port), "--tracking-uri", store.mlflow_url,
         "--feast-repo", str(store.feast_repo),
     )  # fmt: skip
-    proc = subprocess.Popen(
-        cmd, env=store.env(), cwd=str(store.workdir), stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
-    try:
-        wait_port(port, 60, proc)
-        yield f"http://127.0.0.1:{port}/mcp", proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+    url = f"http://127.0.0.1:{port}"
+    with running(cmd, ready_url=f"{url}/healthz", env=store.env(), cwd=store.workdir) as proc:
+        yield f"{url}/mcp", proc
 
 
 def peak_rss_mb(pid: int) -> float | None:

@@ -30,8 +30,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import seed_scale
 
-from support.postgres import wait_mcp
-from support.servers import free_port, wait_http
+from mlflow_feast_mcp.demo.processes import (
+    free_port,
+    start_mlflow_server,
+    start_process,
+    stop_process,
+    wait_http,
+)
 
 BIN = Path(sys.executable).parent
 
@@ -72,27 +77,7 @@ async def page_through(url: str, experiment: str, filter_: str, page_size: int) 
     return {"rows": rows, "pages": pages, "first_page_s": first_s, "all_s": time.perf_counter() - t0}
 
 
-def start(cmd: list[str], log: Path, env: dict | None = None) -> subprocess.Popen:
-    return subprocess.Popen(
-        cmd,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        env={**os.environ, **(env or {})},
-        start_new_session=True,
-    )
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, 15)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)
-            proc.wait(10)
-
-
-def main(argv: list[str] | None = None) -> int:
+def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--store", required=True, help="the store URI seed_scale.py seeded (or will, with --seed)"
@@ -105,7 +90,56 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--queries", default=",".join(reversed(seed_scale.QUERIES)), help="QUERIES keys, cheapest first"
     )
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def serve_store(store: str, work: Path) -> tuple[subprocess.Popen, str]:
+    """`mlflow server` on the store (workers 1, served artifacts in `work`); returns it and its URL."""
+    port = free_port()
+    proc = start_mlflow_server(port, store, log=work / "mlflow.log", artifacts_destination=work / "artifacts")
+    url = f"http://127.0.0.1:{port}"
+    wait_http(f"{url}/health", timeout=300, proc=proc)
+    return proc, url
+
+
+def serve_tools(tracking: str, work: Path) -> tuple[subprocess.Popen, str]:
+    """`mlflow-feast-mcp serve --transport http --stateless` over `tracking`; returns it and its URL."""
+    port = free_port()
+    command = [
+        str(BIN / "mlflow-feast-mcp"), "serve", "--transport", "http", "--stateless", "--port", str(port),
+        "--tracking-uri", tracking, "--feast-repo", str(work / "no_feast"),
+    ]  # fmt: skip
+    env = {**os.environ, "MLFLOW_FEAST_MCP_MLFLOW_TIMEOUT": "60"}
+    proc = start_process(command, log=work / "mcp.log", env=env)
+    wait_http(f"http://127.0.0.1:{port}/healthz", timeout=120, proc=proc)
+    return proc, f"http://127.0.0.1:{port}/mcp"
+
+
+def check_queries(args: argparse.Namespace, url: str) -> bool:
+    """Page through every query; print a table row each; True when every count and order is exact."""
+    print("| query | expected | rows | distinct | ordered | pages | first page s | all pages s | ms/page |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    ok = True
+    for key in args.queries.split(","):
+        filter_ = seed_scale.QUERIES[key][0]
+        want = seed_scale.expected(args.runs, key)
+        got = asyncio.run(page_through(url, args.experiment, filter_, args.page_size))
+        ids = [r["run_id"] for r in got["rows"]]
+        starts = [r["start_time"] for r in got["rows"]]
+        names = [r["run_name"] for r in got["rows"]]
+        ordered = names == sorted(names, reverse=True) and starts == sorted(starts, reverse=True)
+        exact = len(ids) == want == len(set(ids))
+        ok = ok and exact and ordered
+        print(
+            f"| {key} | {want:,} | {len(ids):,} | {len(set(ids)):,} | {ordered} | {got['pages']} "
+            f"| {got['first_page_s']:.2f} | {got['all_s']:.1f} | {1000 * got['all_s'] / got['pages']:.0f} |",
+            flush=True,
+        )
+    return ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the clean-up below on `kill`
     cluster = None
@@ -115,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         cluster = PostgresCluster(("mlflow",)).start()
         args.store = cluster.url("mlflow")
     work = Path(tempfile.mkdtemp(prefix="scale-search-"))
-    procs = []
+    procs: list[subprocess.Popen] = []
     try:
         if args.seed:
             print(
@@ -123,73 +157,15 @@ def main(argv: list[str] | None = None) -> int:
             )
         tracking = args.store
         if args.via == "rest":
-            port = free_port()
-            mlflow = start(
-                [
-                    str(BIN / "mlflow"),
-                    "server",
-                    "--backend-store-uri",
-                    args.store,
-                    "--artifacts-destination",
-                    str(work / "artifacts"),
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--workers",
-                    "1",
-                ],
-                work / "mlflow.log",
-                {"MLFLOW_ENABLE_WORKSPACES": "false"},
-            )
+            mlflow, tracking = serve_store(args.store, work)
             procs.append(mlflow)
-            tracking = f"http://127.0.0.1:{port}"
-            wait_http(f"{tracking}/health", timeout=300, proc=mlflow)
-        mcp_port = free_port()
-        server = start(
-            [
-                str(BIN / "mlflow-feast-mcp"),
-                "serve",
-                "--transport",
-                "http",
-                "--stateless",
-                "--port",
-                str(mcp_port),
-                "--tracking-uri",
-                tracking,
-                "--feast-repo",
-                str(work / "no_feast"),
-            ],
-            work / "mcp.log",
-            {"MLFLOW_FEAST_MCP_MLFLOW_TIMEOUT": "60"},
-        )
+        server, url = serve_tools(tracking, work)
         procs.append(server)
-        url = f"http://127.0.0.1:{mcp_port}/mcp"
-        wait_mcp(url, timeout=120, proc=server)
         rss_start = rss_kb(server.pid)
         print(
             f"runs={args.runs:,} store={args.store.split('://')[0]} via={args.via} page_size={args.page_size}"
         )
-        print(
-            "| query | expected | rows | distinct | ordered | pages | first page s | all pages s | ms/page |"
-        )
-        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-        ok = True
-        for key in args.queries.split(","):
-            filter_ = seed_scale.QUERIES[key][0]
-            want = seed_scale.expected(args.runs, key)
-            got = asyncio.run(page_through(url, args.experiment, filter_, args.page_size))
-            ids = [r["run_id"] for r in got["rows"]]
-            starts = [r["start_time"] for r in got["rows"]]
-            names = [r["run_name"] for r in got["rows"]]
-            ordered = names == sorted(names, reverse=True) and starts == sorted(starts, reverse=True)
-            exact = len(ids) == want == len(set(ids))
-            ok = ok and exact and ordered
-            print(
-                f"| {key} | {want:,} | {len(ids):,} | {len(set(ids)):,} | {ordered} | {got['pages']} "
-                f"| {got['first_page_s']:.2f} | {got['all_s']:.1f} | {1000 * got['all_s'] / got['pages']:.0f} |",
-                flush=True,
-            )
+        ok = check_queries(args, url)
         rss_end = rss_kb(server.pid)
         print(
             f"tool server RSS: {rss_start['VmRSS'] / 1024:.0f} MB after start, "
@@ -199,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if ok else 1
     finally:
         for proc in reversed(procs):
-            stop(proc)
+            stop_process(proc)
         if cluster is not None:
             cluster.stop()
 

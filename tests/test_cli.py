@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 CLI = str(Path(sys.executable).with_name("mlflow-feast-mcp"))
 
 
@@ -17,11 +19,11 @@ def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
 
 def test_check_reports_mlflow_facts_and_a_missing_feast_repo(world, tmp_path):
     result = run("check", "--tracking-uri", world.uri, "--feast-repo", str(tmp_path / "missing"))
-    assert re.search(r"MLflow reachable: \d+ experiments", result.stdout), result.stdout
+    assert re.search(r"MLflow reachable: \d+ experiments?", result.stdout), result.stdout
     assert "default experiment 'nba_game_winner_prediction': 6 runs" in result.stdout
     assert re.search(r"registered models: \d+", result.stdout)
     assert "FAIL" in result.stdout and str(tmp_path / "missing") in result.stdout
-    assert result.returncode == 1
+    assert result.returncode == 1 and result.stdout.rstrip().endswith("\n1 problem"), result.stdout
     assert not (tmp_path / "missing").exists(), "check must not create a Feast repo or registry"
 
 
@@ -38,3 +40,21 @@ def test_help_lists_the_commands():
     assert result.returncode == 0
     for command in ("serve", "check"):
         assert command in result.stdout
+
+
+@pytest.mark.slow
+def test_example_repo_gives_check_a_working_feast_repo(world, tmp_path):
+    """`example-repo DIR` (here through its module, until the CLI registers it) copies the bundled
+    repo outside site-packages and applies it: `check` then finds the registry, and a second run
+    refuses to overwrite it without --force."""
+    repo = tmp_path / "feature_repo"
+    example = [sys.executable, "-m", "mlflow_feast_mcp.demo.example_repo"]
+    made = subprocess.run([*example, str(repo)], capture_output=True, text=True, timeout=300)
+    assert made.returncode == 0, made.stdout + made.stderr
+    assert f"FEAST_REPO_PATH={repo}" in made.stdout
+    assert (repo / "data" / "registry.db").is_file() and (repo / "data" / "labels.parquet").is_file()
+    checked = run("check", "--tracking-uri", world.uri, "--feast-repo", str(repo))
+    assert "ok    Feast registry loaded: project nba_analytics" in checked.stdout, checked.stdout
+    assert checked.returncode == 0 and checked.stdout.rstrip().endswith("all good"), checked.stdout
+    again = subprocess.run([*example, str(repo)], capture_output=True, text=True, timeout=60)
+    assert again.returncode == 2 and "--force" in again.stdout

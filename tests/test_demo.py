@@ -4,6 +4,7 @@ features, scikit-learn, MLflow through a real `mlflow server`), the MCP tools se
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -14,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from mlflow_feast_mcp.demo import seeder
+from mlflow_feast_mcp.demo import processes, seeder
+from mlflow_feast_mcp.demo.questions import QUESTIONS
 from mlflow_feast_mcp.demo.seeder import MISSING_FEATURE, MODEL_NAME, RUNS, SeedReport
 
 SPECS = {spec.role: spec for spec in RUNS}
@@ -180,9 +182,9 @@ def test_demo_once_prints_answers_mlflow_confirms(seeded):
     """Runs the CLI over the module's seeded folder (so it also proves the reuse path); seeding from
     scratch is what the `seeded` fixture does with the same code."""
     _, report, workdir = seeded
-    mlflow_port, mcp_port = seeder.free_port(), seeder.free_port()
+    mlflow_port, mcp_port = processes.free_port(), processes.free_port()
     while mcp_port == mlflow_port:
-        mcp_port = seeder.free_port()
+        mcp_port = processes.free_port()
     exe = Path(sys.executable).with_name("mlflow-feast-mcp")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "mlflow_feast_mcp"]
     cmd += ["demo", "--once", "--small", "--dir", str(workdir)]
@@ -209,6 +211,50 @@ def test_demo_once_prints_answers_mlflow_confirms(seeded):
     assert re.search(rf"\bv{production.version}\b", q3), q3
     assert "CONFLICT" in q3 and f"v{champion.version}" in q3
     assert "mlflow_compare_runs" in out.split("Q4.")[1]
-    assert f"http://127.0.0.1:{mcp_port}/mcp" in out and '"mcpServers"' in out
-    assert "npx @modelcontextprotocol/inspector --cli" in out
     assert "tool error" not in out
+    for n, question in enumerate(QUESTIONS, start=1):
+        assert f"Q{n}. {question.text}\n   -> {question.call_text()}" in out
+    # the phases and their times, MLflow and the MCP server started side by side on a reused seed
+    phases = json.loads(out.split("phases: ", 1)[1].splitlines()[0])
+    assert {
+        "MLflow server start (to /health)",
+        "MCP server start (imports, HTTP up)",
+        "seed (reused)",
+    } <= set(phases)
+    assert phases["seed (reused)"] < 1.0 and phases["total"] > phases["MLflow server start (to /health)"]
+    # --once says it exits and prints no URL or client entry that is about to die
+    after = out.split("== Start-up phases", 1)[1]
+    assert "--once: stopping MLflow and the MCP server and exiting" in after
+    assert "http://" not in after and '"mcpServers"' not in out and "ready in" not in out
+
+
+@pytest.mark.slow
+@pytest.mark.anyio
+async def test_printed_stdio_client_entry_works_as_written(seeded, tmp_path):
+    """The stdio entry the demo prints (absolute console script, env) answers MLflow and Feast
+    questions when spawned the way a client spawns it: from another folder, with only its env."""
+    from mcp import Client, StdioServerParameters
+
+    from mlflow_feast_mcp.demo.runner import client_config, connect_instructions
+
+    url, report, _ = seeded
+    config = client_config(url, "http://127.0.0.1:1/mcp", Path(report.feast_repo))
+    printed = connect_instructions(url, "http://127.0.0.1:1/mcp", Path(report.feast_repo))
+    assert json.dumps(config, indent=2) in printed and report.feast_repo in printed
+    entry = config["mcpServers"]["mlflow-feast"]
+    assert Path(entry["command"]).is_absolute() and Path(entry["command"]).exists()
+    env = {k: v for k, v in os.environ.items() if k in ("HOME", "LANG", "PYTHONPATH")} | entry["env"]
+    params = StdioServerParameters(command=entry["command"], args=entry["args"], env=env, cwd=str(tmp_path))
+    async with Client(params) as client:
+        runs = await client.call_tool("mlflow_search_runs", {"page_size": 1})
+        assert not runs.is_error and runs.structured_content["runs"][0]["run_id"] == report.runs[-1].run_id
+        view = await client.call_tool("feast_describe_feature_view", {"name": "game_features"})
+        assert not view.is_error, view.content
+
+
+def test_readme_question_table_is_the_demo_question_list():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    table = readme.split("## In use on the demo data", 1)[1].split("\n\n")[2]
+    rows = [line.split(" | ") for line in table.splitlines()[2:]]
+    listed = [(cells[0].removeprefix("| "), cells[1].strip("`")) for cells in rows]
+    assert listed == [(q.text, q.call_text()) for q in QUESTIONS]

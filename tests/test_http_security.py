@@ -13,7 +13,7 @@ import httpx
 import psutil
 import pytest
 
-from support.servers import free_port, wait_http
+from support.servers import free_port, running
 
 TOKEN = "s3cret-token-for-tests"
 INITIALIZE = {
@@ -45,24 +45,14 @@ def clean_env(**extra: str) -> dict[str, str]:
 def token_server(world, tmp_path_factory) -> Iterator[tuple[subprocess.Popen, str]]:
     port = free_port()
     log = tmp_path_factory.mktemp("http-security") / "serve.log"
-    with open(log, "wb") as stderr:
-        proc = subprocess.Popen(
-            serve_command(port, world.uri, log.parent / "no_feast_repo"),
-            env=clean_env(MLFLOW_FEAST_MCP_TOKEN=TOKEN),
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-        )
     url = f"http://127.0.0.1:{port}/mcp"
-    try:
-        wait_http(url, timeout=60, proc=proc)
+    with running(
+        serve_command(port, world.uri, log.parent / "no_feast_repo"),
+        ready_url=url,
+        log=log,
+        env=clean_env(MLFLOW_FEAST_MCP_TOKEN=TOKEN),
+    ) as proc:
         yield proc, url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
 
 
 def auth(token: str = TOKEN) -> dict[str, str]:
@@ -188,16 +178,10 @@ def test_healthz_answers_without_a_token_and_reveals_nothing(token_server):
 
 def test_stateless_get_is_405_not_a_hanging_stream(world, tmp_path):
     port = free_port()
-    proc = subprocess.Popen(
+    with running(
         [*serve_command(port, world.uri, tmp_path / "no_repo"), "--stateless"],
+        ready_url=f"http://127.0.0.1:{port}/healthz",
         env=clean_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_http(f"http://127.0.0.1:{port}/healthz", timeout=60, proc=proc)
+    ):
         response = httpx.get(f"http://127.0.0.1:{port}/mcp", timeout=5)
         assert response.status_code == 405 and response.headers["allow"] == "POST"
-    finally:
-        proc.terminate()
-        proc.wait(10)

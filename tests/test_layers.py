@@ -88,8 +88,6 @@ def test_lower_floors_know_no_mcp(path: Path) -> None:
 def test_no_sdk_internals_and_short_functions() -> None:
     long_functions, internals = [], []
     for path in modules():
-        if area_of(path) == "demo":  # split into named steps on its own branch; joins this check when merged
-            continue
         source = path.read_text()
         if "_tool_manager" in source:
             internals.append(str(path.relative_to(PACKAGE)))

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ import psutil
 import pytest
 
 from support.mlflow_world import MODEL
-from support.servers import free_port, wait_http
+from support.servers import free_port, running
 
 pytestmark = pytest.mark.anyio
 
@@ -68,24 +67,14 @@ def env_for(world: Any, repo: Path | None, tmp_path: Path) -> dict[str, str]:
 def http_server(world, request, tmp_path) -> Iterator[tuple[psutil.Process, str, bool]]:
     repo = feast_repo_for(request, tmp_path)
     port = free_port()
-    with open(tmp_path / "serve.log", "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "mlflow_feast_mcp", "serve", "--transport", "http", "--port", str(port)],
-            env=env_for(world, repo, tmp_path),
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-        )
     url = f"http://127.0.0.1:{port}/mcp"
-    try:
-        wait_http(url, timeout=60, proc=proc)
+    with running(
+        [sys.executable, "-m", "mlflow_feast_mcp", "serve", "--transport", "http", "--port", str(port)],
+        ready_url=url,
+        log=tmp_path / "serve.log",
+        env=env_for(world, repo, tmp_path),
+    ) as proc:
         yield psutil.Process(proc.pid), url, repo is not None
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
 
 
 def percentile(values: list[float], q: float) -> float:

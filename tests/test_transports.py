@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from support.calls import call
-from support.servers import free_port, wait_http
+from support.servers import free_port, running
 
 pytestmark = pytest.mark.anyio
 CLI = str(Path(sys.executable).with_name("mlflow-feast-mcp"))
@@ -38,18 +38,15 @@ def sample_calls(world) -> list[tuple[str, dict]]:
 def http_server(world, tmp_path_factory) -> Iterator[str]:
     port = free_port()
     log = tmp_path_factory.mktemp("http") / "serve.log"
-    proc = subprocess.Popen(
+    url = f"http://127.0.0.1:{port}/mcp"
+    with running(
         [CLI, "serve", "--transport", "http", "--port", str(port), "--tracking-uri", world.uri],
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
+        ready_url=url,
+        timeout=30,
+        log=log,
         env={**os.environ, "FEAST_REPO_PATH": str(log.parent / "no_repo"), **SHARED_KEY},
-    )
-    try:
-        wait_http(f"http://127.0.0.1:{port}/mcp", timeout=30, proc=proc)
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    ):
+        yield url
 
 
 # page tokens are signed: processes that must issue identical tokens share a key, as replicas would
@@ -63,7 +60,7 @@ def stdio_params(world, tmp_path: Path):
     return StdioServerParameters(
         command=CLI,
         args=["serve", "--tracking-uri", world.uri, "--feast-repo", str(tmp_path / "no_repo")],
-        env={k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")} | SHARED_KEY,
+        env={k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "PYTHONPATH")} | SHARED_KEY,
     )
 
 
@@ -119,6 +116,7 @@ def inspector_bin() -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.inspector
 def test_mcp_inspector_cli_lists_and_calls_tools(world, tmp_path):
     binary = inspector_bin()
     base = [str(binary), "--cli", CLI, "serve", "--tracking-uri", world.uri, "--feast-repo", str(tmp_path)]

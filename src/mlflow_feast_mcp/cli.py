@@ -8,15 +8,17 @@ import sys
 
 from . import __version__
 from .demo import cli as demo_cli
+from .demo import example_repo
 from .evals import cli as eval_cli
 from .server import cli as server_cli
 
 EXAMPLES = """\
 commands:
-  serve   mlflow-feast-mcp serve --tracking-uri http://127.0.0.1:5000 --feast-repo ./feature_repo
-  check   mlflow-feast-mcp check --tracking-uri http://127.0.0.1:5000
-  demo    mlflow-feast-mcp demo --once
-  eval    mlflow-feast-mcp eval --server-url http://127.0.0.1:8000/mcp
+  serve         mlflow-feast-mcp serve --tracking-uri http://127.0.0.1:5000 --feast-repo ./feature_repo
+  check         mlflow-feast-mcp check --tracking-uri http://127.0.0.1:5000
+  demo          mlflow-feast-mcp demo --once
+  example-repo  mlflow-feast-mcp example-repo ./feature_repo
+  eval          mlflow-feast-mcp eval --server-url http://127.0.0.1:8000/mcp
 run `mlflow-feast-mcp COMMAND --help` for a command's options"""
 
 
@@ -32,6 +34,7 @@ def parser() -> argparse.ArgumentParser:
     server_cli.add_serve_parser(sub)
     server_cli.add_check_parser(sub)
     demo_cli.add_parser(sub)
+    example_repo.add_parser(sub)
     eval_cli.add_parser(sub)
     return top
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ import pytest
 from support.calls import Answer, call
 from support.mlflow_world import World
 from support.postgres import MlflowOnPostgres, Nginx
-from support.servers import free_port, wait_http
+from support.servers import free_port, start_process, stop_process, wait_http
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres, pytest.mark.slow]
 CLI = str(Path(sys.executable).with_name("mlflow-feast-mcp"))
@@ -43,7 +42,7 @@ class Replica:
     def __init__(self, root: Path, tracking_uri: str, feast_repo: Path, balancer_port: int) -> None:
         self.port = free_port()
         self.log = root / f"replica-{self.port}.log"
-        self.proc = subprocess.Popen(
+        self.proc = start_process(
             [
                 CLI,
                 "serve",
@@ -57,19 +56,12 @@ class Replica:
                 "--feast-repo",
                 str(feast_repo),
             ],
-            stdout=self.log.open("wb"),
-            stderr=subprocess.STDOUT,
+            log=self.log,
             env={**os.environ, "MLFLOW_FEAST_MCP_ALLOWED_HOSTS": f"127.0.0.1:{balancer_port}"},
         )
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .servers import MlflowServer, free_port
+from .servers import MlflowServer, free_port, start_process, stop_process
 
 PG_ENV = "MLFLOW_FEAST_MCP_PG"
 
@@ -174,10 +174,8 @@ class Nginx:
             [binary, "-t", "-c", str(conf), "-p", str(self.root)], capture_output=True, text=True
         )
         assert checked.returncode == 0, checked.stderr
-        self.proc = subprocess.Popen(
-            [binary, "-c", str(conf), "-p", str(self.root)],
-            stdout=open(self.root / "stdout.log", "ab"),
-            stderr=subprocess.STDOUT,
+        self.proc = start_process(
+            [binary, "-c", str(conf), "-p", str(self.root)], log=self.root / "stdout.log"
         )
         deadline = time.monotonic() + 20
         while not (self.root / "nginx.pid").exists() and time.monotonic() < deadline:
@@ -196,11 +194,5 @@ class Nginx:
         ]
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
         self.proc = None

@@ -1,36 +1,31 @@
-"""Real servers for tests: a free loopback port, and `mlflow server` on SQLite with served artifacts."""
+"""Real servers for tests: `mlflow server` on SQLite (or PostgreSQL) with served artifacts. Ports,
+readiness and the stop policy come from the one process-support module the demo and the
+benchmarks use too."""
 
 from __future__ import annotations
 
-import atexit
-import os
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
+from mlflow_feast_mcp.demo.processes import (
+    free_port,
+    port_is_free,
+    running,
+    start_mlflow_server,
+    start_process,
+    stop_process,
+    wait_http,
+)
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode} before {url} answered")
-        try:
-            if httpx.get(url, timeout=1.0).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"{url} did not answer within {timeout} s")
+__all__ = [
+    "MlflowServer",
+    "free_port",
+    "port_is_free",
+    "running",
+    "start_process",
+    "stop_process",
+    "wait_http",
+]
 
 
 class MlflowServer:
@@ -53,45 +48,16 @@ class MlflowServer:
 
     def start(self) -> MlflowServer:
         self.root.mkdir(parents=True, exist_ok=True)
-        mlflow = Path(sys.executable).with_name("mlflow")
-        artifacts = (
-            ["--no-serve-artifacts", "--default-artifact-root", self.artifact_root]
-            if self.artifact_root
-            else ["--artifacts-destination", str(self.root / "artifacts")]
-        )
-        self.proc = subprocess.Popen(
-            [
-                str(mlflow),
-                "server",
-                "--backend-store-uri",
-                self.backend_uri,
-                *artifacts,
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--workers",
-                "1",
-            ],
-            stdout=open(self.root / "server.log", "ab"),
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "MLFLOW_ENABLE_WORKSPACES": "false"},
-            start_new_session=True,
-        )
-        atexit.register(self.stop)  # a fixture that fails after start() must not leak the server
+        self.proc = start_mlflow_server(
+            self.port,
+            self.backend_uri,
+            log=self.root / "server.log",
+            artifacts_destination=None if self.artifact_root else self.root / "artifacts",
+            default_artifact_root=self.artifact_root,
+        )  # stopped at exit even if a fixture fails after start()
         wait_http(f"{self.uri}/health", timeout=180, proc=self.proc)
         return self
 
     def stop(self) -> None:
-        """SIGINT first (mlflow's server ignores SIGTERM until its workers time out), then SIGKILL."""
-        if self.proc and self.proc.poll() is None:
-            for signal_number, grace in ((2, 3), (9, 10)):
-                try:
-                    os.killpg(self.proc.pid, signal_number)
-                    self.proc.wait(grace)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
-                except ProcessLookupError:
-                    break
+        stop_process(self.proc)
         self.proc = None

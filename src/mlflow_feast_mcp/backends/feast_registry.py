@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..core.errors import BackendUnavailable
-from ..core.formatting import clip
+from ..core.formatting import clip, counted
 
 ViewKind = Literal["feature_view", "on_demand", "stream"]
 DUMMY_ENTITY = "__dummy"
@@ -61,6 +61,16 @@ class FeastRegistry:
         local = Path(path.removeprefix("file://"))
         return local if local.is_absolute() else self.repo_path / local
 
+    def display_path(self, path: str) -> str:
+        """A local path relative to the repo when it lies inside it (answers stay machine-independent)."""
+        if not is_local(path):
+            return path
+        resolved = self.resolve_path(path)
+        try:
+            return str(resolved.resolve().relative_to(self.repo_path.resolve()))
+        except ValueError:
+            return path
+
     def version_records(self, name: str) -> list[dict[str, Any]]:
         """The registry's version records of a view; NotImplementedError when it keeps none."""
         with self._lock:
@@ -74,10 +84,10 @@ class FeastRegistry:
     def summary(self) -> str:
         kinds = [self.kind(v) for v in self.views.values()]
         return (
-            f"project {self.project} ({self.registry_kind} registry): {len(kinds)} feature views "
+            f"project {self.project} ({self.registry_kind} registry): {counted(len(kinds), 'feature view')} "
             f"({kinds.count('feature_view')} batch, {kinds.count('on_demand')} on-demand, "
-            f"{kinds.count('stream')} stream), {len(self.entities)} entities, "
-            f"{len(self.sources)} data sources, {len(self.services)} feature services"
+            f"{kinds.count('stream')} stream), {counted(len(self.entities), 'entity', plural='entities')}, "
+            f"{counted(len(self.sources), 'data source')}, {counted(len(self.services), 'feature service')}"
         )
 
 
@@ -116,7 +126,10 @@ def open_feast_registry(repo_path: Path) -> FeastRegistry:
     """Open the Feast repo at `repo_path` read-only; `BackendUnavailable` with the fix when it cannot."""
     repo_path = Path(repo_path).expanduser()
     yaml_file = repo_path / "feature_store.yaml"
-    hint = "set FEAST_REPO_PATH or --feast-repo to the directory holding feature_store.yaml"
+    hint = (
+        "set FEAST_REPO_PATH or --feast-repo to the directory holding feature_store.yaml, or create the "
+        "example repo there with `mlflow-feast-mcp example-repo <folder>`"
+    )
     if not repo_path.is_dir():
         raise BackendUnavailable(f"Feast repo {repo_path} does not exist: {hint}.")
     if not yaml_file.is_file():

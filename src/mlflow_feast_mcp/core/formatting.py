@@ -52,3 +52,8 @@ def parse_number(text: str | None) -> float | None:
         return float(text)
     except ValueError:
         return None
+
+
+def counted(n: int, noun: str, more: bool = False, plural: str | None = None) -> str:
+    """'1 experiment', '2 experiments', '1000+ experiments' (`more`: the count is a lower bound)."""
+    return f"{n}{'+' if more else ''} {noun if n == 1 and not more else plural or noun + 's'}"

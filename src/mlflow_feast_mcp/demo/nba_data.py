@@ -13,9 +13,9 @@ Output (all parquet, overwritten on every call, byte-for-byte content is a funct
 - ``game_momentum_features.parquet``: stands for ``intermediate__local.int_game_momentum_features``
 - ``labels.parquet``: ``game_id, event_timestamp, home_team_won``, an entity dataframe for training
 
-This module imports numpy and pandas only (never feast or mlflow), so tests and the demo seeder
-can read the feature names and Feast dtypes from :data:`GAME_FEATURES` / :data:`MOMENTUM_FEATURES`
-cheaply.
+This module imports numpy and pandas only where it generates data (never feast or mlflow), so
+tests and the demo seeder read the feature names and Feast dtypes from :data:`GAME_FEATURES` /
+:data:`MOMENTUM_FEATURES` cheaply.
 
 CLI: ``python -m mlflow_feast_mcp.demo.nba_data OUT_DIR [--seasons N]``
 """
@@ -25,11 +25,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import deque
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:  # imported where used: reading the names and dtypes costs no numpy/pandas
+    import numpy as np
+    import pandas as pd
 
 SEED = 20240601
 FIRST_SEASON = 2022  # season 2022 is the 2022-23 regular season
@@ -157,6 +160,8 @@ def feature_names(table: str = "all") -> list[str]:
 
 
 def _sigmoid(x: float) -> float:
+    import numpy as np
+
     return 1.0 / (1.0 + np.exp(-x))
 
 
@@ -176,10 +181,14 @@ class _TeamState:
         self.last_day: int | None = None
 
     def win_pct(self, n: int) -> float:
+        import numpy as np
+
         r = list(self.results)[-n:]
         return float(np.mean(r)) if r else 0.5
 
     def point_diff(self, n: int) -> float:
+        import numpy as np
+
         m = list(self.margins)[-n:]
         return float(np.mean(m)) if m else 0.0
 
@@ -194,6 +203,8 @@ def _schedule_day(
     rng: np.random.Generator, day: int, states: list[_TeamState], played: np.ndarray, target: int
 ) -> list[tuple[int, int]]:
     """Pick the games of one day: (home_idx, away_idx) pairs, teams at most once a day."""
+    import numpy as np
+
     n_teams = len(states)
     remaining = target - played
     if remaining.sum() <= 0:
@@ -214,109 +225,141 @@ def _schedule_day(
     return [(int(chosen[2 * k]), int(chosen[2 * k + 1])) for k in range(n_games)]
 
 
-def simulate(n_seasons: int = 3, seed: int = SEED) -> pd.DataFrame:
-    """Simulate ``n_seasons`` seasons; one row per game with every feature, the label and ids."""
-    if n_seasons < 1:
-        raise ValueError("n_seasons must be >= 1")
-    rng = np.random.default_rng(seed)
-    n_teams = len(TEAM_IDS)
-    strength = rng.normal(0.0, 0.55, n_teams)  # latent, in logit units
-    states = [_TeamState(1500.0) for _ in range(n_teams)]
-    h2h: dict[tuple[int, int], deque[int]] = {}  # (team_a, team_b) sorted -> winners (team idx)
-    rows: list[dict] = []
+def _pregame_features(h: _TeamState, w: _TeamState, day: int, h2h_pct: float) -> dict[str, Any]:
+    """Every feature of one game, from the two teams' states before it."""
+    rest_h, rest_a = h.rest(day), w.rest(day)
+    return {
+        "home_win_pct_l10": h.win_pct(10),
+        "away_win_pct_l10": w.win_pct(10),
+        "home_point_diff_l10": round(h.point_diff(10), 2),
+        "away_point_diff_l10": round(w.point_diff(10), 2),
+        "home_season_win_pct": h.n_wins / h.n_games if h.n_games else 0.5,
+        "away_season_win_pct": w.n_wins / w.n_games if w.n_games else 0.5,
+        "rest_days_home": rest_h,
+        "rest_days_away": rest_a,
+        "home_back_to_back": rest_h == 1,
+        "away_back_to_back": rest_a == 1,
+        "home_elo": round(h.elo, 1),
+        "away_elo": round(w.elo, 1),
+        "elo_diff": round(h.elo - w.elo, 1),
+        "h2h_home_win_pct": h2h_pct,
+        "home_win_streak": max(h.streak, 0),
+        "away_win_streak": max(w.streak, 0),
+        "home_loss_streak": max(-h.streak, 0),
+        "away_loss_streak": max(-w.streak, 0),
+        "home_win_pct_l5": h.win_pct(5),
+        "away_win_pct_l5": w.win_pct(5),
+        "home_point_diff_l5": round(h.point_diff(5), 2),
+        "away_point_diff_l5": round(w.point_diff(5), 2),
+        "momentum_diff": round(h.momentum() - w.momentum(), 3),
+    }
 
-    for s in range(n_seasons):
+
+def _outcome(rng: np.random.Generator, strength_gap: float, feats: dict[str, Any]) -> tuple[int, int]:
+    """(home_won, home margin) from a logistic model: home court, latent strength, fatigue, rest
+    and form."""
+    rest_h, rest_a = feats["rest_days_home"], feats["rest_days_away"]
+    logit = (
+        0.30
+        + 1.05 * strength_gap
+        - 0.30 * feats["home_back_to_back"]
+        + 0.30 * feats["away_back_to_back"]
+        + 0.04 * (min(rest_h, 4) - min(rest_a, 4))
+        + 0.25 * (feats["home_win_pct_l5"] - feats["away_win_pct_l5"])
+    )
+    home_won = int(rng.random() < _sigmoid(logit))
+    margin_size = 1 + int(rng.gamma(2.0, 4.0 + 2.5 * abs(strength_gap)))
+    return home_won, margin_size if home_won else -margin_size
+
+
+def _record_result(h: _TeamState, w: _TeamState, home_won: int, margin: int, day: int) -> None:
+    """ELO update (home advantage 70 points in the expectation) and both teams' form."""
+    exp_home = 1.0 / (1.0 + 10 ** (-(h.elo + 70.0 - w.elo) / 400.0))
+    delta = 20.0 * (home_won - exp_home)
+    h.elo += delta
+    w.elo -= delta
+    for st, won, mg in ((h, home_won, margin), (w, 1 - home_won, -margin)):
+        st.results.append(won)
+        st.margins.append(float(mg))
+        st.n_games += 1
+        st.n_wins += won
+        st.streak = (max(st.streak, 0) + 1) if won else (min(st.streak, 0) - 1)
+        st.last_day = day
+
+
+@dataclass
+class _League:
+    rng: np.random.Generator
+    strength: np.ndarray  # latent, in logit units
+    states: list[_TeamState]
+    h2h: dict[tuple[int, int], deque[int]] = field(default_factory=dict)  # sorted pair -> winners
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def play(self, season: int, seq: int, day: int, game_day: date, hi: int, ai: int) -> None:
+        """One game: features, outcome, state updates and its row."""
+        import numpy as np
+
+        h, w = self.states[hi], self.states[ai]
+        key = (min(hi, ai), max(hi, ai))
+        meetings = self.h2h.get(key)
+        h2h_pct = float(np.mean([x == hi for x in meetings])) if meetings else 0.5
+        feats = _pregame_features(h, w, day, h2h_pct)
+        home_won, margin = _outcome(self.rng, self.strength[hi] - self.strength[ai], feats)
+        _record_result(h, w, home_won, margin, day)
+        self.h2h.setdefault(key, deque(maxlen=5)).append(hi if home_won else ai)
+        ts = datetime(game_day.year, game_day.month, game_day.day, tzinfo=timezone.utc)
+        self.rows.append(
+            {
+                ENTITY_KEY: int(f"2{season % 100:02d}{seq:05d}"),
+                TIMESTAMP_FIELD: ts,
+                CREATED_FIELD: ts + timedelta(hours=9),  # nightly ETL load
+                "season": season,
+                "home_team_id": TEAM_IDS[hi],
+                "away_team_id": TEAM_IDS[ai],
+                **feats,
+                "home_points_margin": margin,
+                LABEL: home_won,
+            }
+        )
+
+    def season(self, s: int) -> None:
+        import numpy as np
+
+        n_teams = len(self.states)
         season = FIRST_SEASON + s
         start = date(season, 10, 18)
         if s > 0:  # off-season: rosters change, ELO regresses to the mean
-            strength = 0.7 * strength + rng.normal(0.0, 0.35, n_teams)
-            for st in states:
+            self.strength = 0.7 * self.strength + self.rng.normal(0.0, 0.35, n_teams)
+            for st in self.states:
                 st.elo = 1500.0 + 0.75 * (st.elo - 1500.0)
-        for st in states:
+        for st in self.states:
             st.reset_season()
         played = np.zeros(n_teams, dtype=int)
         seq = 0
         day = 0
         while played.sum() < n_teams * GAMES_PER_TEAM and day < SEASON_DAYS + 30:
-            strength = strength + rng.normal(0.0, 0.015, n_teams)  # injuries, trades, form
-            for a, b in _schedule_day(rng, day, states, played, GAMES_PER_TEAM):
-                hi, ai = a, b
-                h, w = states[hi], states[ai]
-                rest_h, rest_a = h.rest(day), w.rest(day)
-                b2b_h, b2b_a = rest_h == 1, rest_a == 1
-                key = (min(hi, ai), max(hi, ai))
-                meetings = h2h.get(key)
-                h2h_pct = float(np.mean([x == hi for x in meetings])) if meetings else 0.5
-                feats = {
-                    "home_win_pct_l10": h.win_pct(10),
-                    "away_win_pct_l10": w.win_pct(10),
-                    "home_point_diff_l10": round(h.point_diff(10), 2),
-                    "away_point_diff_l10": round(w.point_diff(10), 2),
-                    "home_season_win_pct": h.n_wins / h.n_games if h.n_games else 0.5,
-                    "away_season_win_pct": w.n_wins / w.n_games if w.n_games else 0.5,
-                    "rest_days_home": rest_h,
-                    "rest_days_away": rest_a,
-                    "home_back_to_back": b2b_h,
-                    "away_back_to_back": b2b_a,
-                    "home_elo": round(h.elo, 1),
-                    "away_elo": round(w.elo, 1),
-                    "elo_diff": round(h.elo - w.elo, 1),
-                    "h2h_home_win_pct": h2h_pct,
-                    "home_win_streak": max(h.streak, 0),
-                    "away_win_streak": max(w.streak, 0),
-                    "home_loss_streak": max(-h.streak, 0),
-                    "away_loss_streak": max(-w.streak, 0),
-                    "home_win_pct_l5": h.win_pct(5),
-                    "away_win_pct_l5": w.win_pct(5),
-                    "home_point_diff_l5": round(h.point_diff(5), 2),
-                    "away_point_diff_l5": round(w.point_diff(5), 2),
-                    "momentum_diff": round(h.momentum() - w.momentum(), 3),
-                }
-                # Logistic outcome model: home court, latent strength, fatigue, rest and form.
-                logit = (
-                    0.30
-                    + 1.05 * (strength[hi] - strength[ai])
-                    - 0.30 * b2b_h
-                    + 0.30 * b2b_a
-                    + 0.04 * (min(rest_h, 4) - min(rest_a, 4))
-                    + 0.25 * (feats["home_win_pct_l5"] - feats["away_win_pct_l5"])
-                )
-                home_won = int(rng.random() < _sigmoid(logit))
-                margin_size = 1 + int(rng.gamma(2.0, 4.0 + 2.5 * abs(strength[hi] - strength[ai])))
-                margin = margin_size if home_won else -margin_size
-                # ELO update (home advantage 70 points in the expectation).
-                exp_home = 1.0 / (1.0 + 10 ** (-(h.elo + 70.0 - w.elo) / 400.0))
-                delta = 20.0 * (home_won - exp_home)
-                h.elo += delta
-                w.elo -= delta
-                for st, won, mg in ((h, home_won, margin), (w, 1 - home_won, -margin)):
-                    st.results.append(won)
-                    st.margins.append(float(mg))
-                    st.n_games += 1
-                    st.n_wins += won
-                    st.streak = (max(st.streak, 0) + 1) if won else (min(st.streak, 0) - 1)
-                    st.last_day = day
-                h2h.setdefault(key, deque(maxlen=5)).append(hi if home_won else ai)
+            self.strength = self.strength + self.rng.normal(0.0, 0.015, n_teams)  # injuries, trades, form
+            for hi, ai in _schedule_day(self.rng, day, self.states, played, GAMES_PER_TEAM):
+                seq += 1
+                self.play(season, seq, day, start + timedelta(days=day), hi, ai)
                 played[hi] += 1
                 played[ai] += 1
-                seq += 1
-                game_day = start + timedelta(days=day)
-                ts = datetime(game_day.year, game_day.month, game_day.day, tzinfo=timezone.utc)
-                rows.append(
-                    {
-                        ENTITY_KEY: int(f"2{season % 100:02d}{seq:05d}"),
-                        TIMESTAMP_FIELD: ts,
-                        CREATED_FIELD: ts + timedelta(hours=9),  # nightly ETL load
-                        "season": season,
-                        "home_team_id": TEAM_IDS[hi],
-                        "away_team_id": TEAM_IDS[ai],
-                        **feats,
-                        "home_points_margin": margin,
-                        LABEL: home_won,
-                    }
-                )
             day += 1
-    return pd.DataFrame(rows)
+
+
+def simulate(n_seasons: int = 3, seed: int = SEED) -> pd.DataFrame:
+    """Simulate ``n_seasons`` seasons; one row per game with every feature, the label and ids."""
+    import numpy as np
+    import pandas as pd
+
+    if n_seasons < 1:
+        raise ValueError("n_seasons must be >= 1")
+    rng = np.random.default_rng(seed)
+    n_teams = len(TEAM_IDS)
+    league = _League(rng, rng.normal(0.0, 0.55, n_teams), [_TeamState(1500.0) for _ in range(n_teams)])
+    for s in range(n_seasons):
+        league.season(s)
+    return pd.DataFrame(league.rows)
 
 
 def _typed(df: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
@@ -330,6 +373,8 @@ def _typed(df: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
 
 def frames(n_seasons: int = 3, seed: int = SEED) -> dict[str, pd.DataFrame]:
     """The three tables as dataframes: ``game_features``, ``game_momentum_features``, ``labels``."""
+    import pandas as pd
+
     games = simulate(n_seasons, seed)
     for col in (TIMESTAMP_FIELD, CREATED_FIELD):
         games[col] = pd.to_datetime(games[col], utc=True).astype("datetime64[us, UTC]")
@@ -367,6 +412,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out_dir", type=Path, help="directory to write into, e.g. feature_repo/data")
     parser.add_argument("--seasons", type=int, default=3, help="number of seasons (default 3)")
     args = parser.parse_args(argv)
+    import pandas as pd
+
     paths = generate(args.out_dir, args.seasons)
     for name, path in paths.items():
         print(f"{name}: {path} ({len(pd.read_parquet(path))} rows)")

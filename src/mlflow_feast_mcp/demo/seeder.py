@@ -35,12 +35,10 @@ import json
 import os
 import pickle
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -49,7 +47,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from . import nba_data
+from . import nba_data, processes
+from .processes import free_port
 
 EXPERIMENT = "nba_game_winner_prediction"
 MODEL_NAME = "game_winner_model"
@@ -259,104 +258,34 @@ def feature_repo_source() -> Path:
     )
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+def mlflow_db_uri(workdir: Path) -> str:
+    return f"sqlite:///{Path(workdir).resolve() / 'mlflow.db'}"
 
 
-def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
-def mlflow_server_command(workdir: Path, port: int, host: str = "127.0.0.1") -> list[str]:
-    workdir = Path(workdir).resolve()
-    mlflow_bin = Path(sys.executable).with_name("mlflow")
-    return [
-        str(mlflow_bin) if mlflow_bin.exists() else "mlflow",
-        "server",
-        "--backend-store-uri",
-        f"sqlite:///{workdir / 'mlflow.db'}",
-        "--artifacts-destination",
-        str(workdir / "artifacts"),
-        "--host",
-        host,
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-    ]
-
-
-def start_mlflow_server(workdir: Path, port: int, log_file: Path | None = None) -> subprocess.Popen:
-    """Start `mlflow server` over workdir's sqlite db and artifacts (not waiting for it)."""
+def start_demo_mlflow(workdir: Path, port: int, log_file: Path | None = None) -> subprocess.Popen:
+    """Start `mlflow server` over workdir's sqlite db and served artifacts (not waiting for it)."""
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "artifacts").mkdir(exist_ok=True)
-    log = open(log_file or workdir / "mlflow-server.log", "ab")
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env.pop("MLFLOW_TRACKING_URI", None)
-    return subprocess.Popen(
-        mlflow_server_command(workdir, port),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
+    return processes.start_mlflow_server(
+        port,
+        mlflow_db_uri(workdir),
+        artifacts_destination=workdir / "artifacts",
+        log=log_file or workdir / "mlflow-server.log",
         cwd=workdir,
-        start_new_session=True,
     )
-
-
-def wait_for_http(url: str, timeout: float = 90.0, proc: subprocess.Popen | None = None) -> None:
-    """Wait until `url` answers 2xx; fail early if `proc` exits."""
-    deadline = time.monotonic() + timeout
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process exited with code {proc.returncode} before {url} answered")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if 200 <= response.status < 300:
-                    return
-        except Exception as exc:
-            last = exc
-        time.sleep(0.3)
-    raise TimeoutError(f"{url} did not answer within {timeout:.0f}s ({last})")
-
-
-def stop_process(proc: subprocess.Popen | None, timeout: float = 10.0) -> None:
-    """Terminate a child started with start_new_session (its process group), then kill if needed."""
-    if proc is None or proc.poll() is not None:
-        return
-    import signal
-
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-    except (ProcessLookupError, PermissionError):
-        proc.terminate()
-    try:
-        proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(5)
 
 
 @contextlib.contextmanager
 def running_mlflow_server(workdir: Path, port: int | None = None) -> Iterator[str]:
     """`mlflow server` over workdir for the duration of the block; yields its URL."""
     port = port or free_port()
-    proc = start_mlflow_server(workdir, port)
+    proc = start_demo_mlflow(workdir, port)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_for_http(f"{url}/health", 120, proc)
+        processes.wait_http(f"{url}/health", 180, proc)
         yield url
     finally:
-        stop_process(proc)
+        processes.stop_process(proc)
 
 
 def load_report(workdir: Path) -> SeedReport | None:
@@ -467,33 +396,51 @@ def _log_curves(client: Any, run_id: str, model: Any, X_train, y_train, X_test, 
         client.log_batch(run_id, metrics=metrics[i : i + 1000])
 
 
-def _train_and_log(
-    client: Any,
-    experiment_id: str,
-    spec: RunSpec,
-    frame: Any,
-    train_mask: Any,
-    small: bool,
-    pip_requirements: list[str],
-) -> SeededRun:
-    import mlflow
-    import numpy as np
-    from mlflow.entities import Param, RunTag
-    from mlflow.models import infer_signature
-    from sklearn.isotonic import IsotonicRegression
-    from sklearn.metrics import accuracy_score
+# ---------------------------------------------------------------------------------------------
+# One run: split, fit, log params, metrics, artifacts and the model
 
-    features = list(spec.features)
+
+@dataclass(frozen=True)
+class _Split:
+    X_train: Any
+    X_test: Any
+    y_train: Any
+    y_test: Any
+    dates: Any  # the frame's event timestamps, for the windows in run_info.txt
+    train_mask: Any
+
+    def window(self, train: bool) -> str:
+        dates = self.dates[self.train_mask] if train else self.dates[~self.train_mask]
+        return f"{dates.min().date()} .. {dates.max().date()}"
+
+
+@dataclass(frozen=True)
+class _Scores:
+    train_accuracy: float
+    test_accuracy: float
+    proba_test: Any
+    importances: dict[str, float]
+
+
+def _split(frame: Any, train_mask: Any, features: list[str]) -> _Split:
     X = frame[features].astype("float64")
     y = frame[nba_data.LABEL].astype("int64").to_numpy()
-    X_train, X_test = X[train_mask], X[~train_mask]
-    y_train, y_test = y[train_mask], y[~train_mask]
-    model, hp = _make_model(spec, small)
+    return _Split(
+        X[train_mask],
+        X[~train_mask],
+        y[train_mask],
+        y[~train_mask],
+        frame[nba_data.TIMESTAMP_FIELD],
+        train_mask,
+    )
+
+
+def _run_tags(spec: RunSpec, features: list[str]) -> dict[str, str]:
     view_of = {f: "game_features" for f in nba_data.GAME_FEATURES} | {
         f: "game_momentum_features" for f in nba_data.MOMENTUM_FEATURES
     }
     refs = [f"{view_of[f]}:{f}" for f in features if f in view_of]
-    tags = {
+    return {
         "mlflow.runName": spec.run_name,
         "mlflow.note.content": spec.description,
         "mlflow.source.name": "orchestration/dagster/assets/ml/training.py",
@@ -504,9 +451,10 @@ def _train_and_log(
         "feast.feature_refs": ",".join(refs),
         "training_data": f"{nba_data.GAME_FEATURES_TABLE} + {nba_data.MOMENTUM_FEATURES_TABLE}",
     }
-    run = client.create_run(experiment_id, run_name=spec.run_name, tags=tags)
-    run_id = run.info.run_id
-    params = {
+
+
+def _run_params(spec: RunSpec, hp: dict[str, Any], features: list[str]) -> dict[str, str]:
+    return {
         "algorithm": spec.algorithm,
         "model_version": spec.model_version,
         "feature_count": str(len(features)),
@@ -514,84 +462,133 @@ def _train_and_log(
         **{k: str(v) for k, v in hp.items()},
         **{f"features_part{i}": chunk for i, chunk in enumerate(_chunks(features))},
     }
-    if spec.fail:
-        client.log_batch(run_id, params=[Param(k, v) for k, v in params.items()])
-        try:
-            model.fit(X_train, y_train)
-        except Exception as exc:  # the real sklearn error is the failure this run records
-            message = f"{type(exc).__name__}: {exc}"
-            client.log_batch(run_id, tags=[RunTag("error", message[:4000])])
-            with _quiet():
-                client.set_terminated(run_id, status="FAILED")
-            return SeededRun(
-                role=spec.role,
-                run_id=run_id,
-                run_name=spec.run_name,
-                algorithm=spec.algorithm,
-                model_version=spec.model_version,
-                status="FAILED",
-                feature_count=len(features),
-                features=features,
-            )
-        raise RuntimeError(f"run {spec.run_name} was meant to fail but trained")
 
-    model.fit(X_train, y_train)
-    train_acc = round(float(accuracy_score(y_train, model.predict(X_train))), 4)
-    proba_test = model.predict_proba(X_test)[:, 1]
-    test_acc = round(float(accuracy_score(y_test, (proba_test >= 0.5).astype(int))), 4)
-    importances = _importances(model, features)
-    top = dict(list(importances.items())[:10])
-    params["top_features"] = json.dumps({k: round(v, 4) for k, v in top.items()})
-    client.log_batch(
-        run_id,
-        params=[Param(k, v) for k, v in params.items()],
-        metrics=[],
+
+def _seeded_run(spec: RunSpec, run_id: str, features: list[str], scores: _Scores | None) -> SeededRun:
+    return SeededRun(
+        role=spec.role,
+        run_id=run_id,
+        run_name=spec.run_name,
+        algorithm=spec.algorithm,
+        model_version=spec.model_version,
+        status="FINISHED" if scores else "FAILED",
+        feature_count=len(features),
+        features=features,
+        test_accuracy=scores.test_accuracy if scores else None,
+        train_accuracy=scores.train_accuracy if scores else None,
     )
-    from mlflow.entities import Metric
 
+
+def _log_failed_fit(
+    client: Any, run_id: str, spec: RunSpec, model: Any, split: _Split, params: dict[str, str]
+) -> SeededRun:
+    """Log the params, fit (which must fail), record the real sklearn error and end the run FAILED."""
+    from mlflow.entities import Param, RunTag
+
+    client.log_batch(run_id, params=[Param(k, v) for k, v in params.items()])
+    try:
+        model.fit(split.X_train, split.y_train)
+    except Exception as exc:  # the real sklearn error is the failure this run records
+        message = f"{type(exc).__name__}: {exc}"
+        client.log_batch(run_id, tags=[RunTag("error", message[:4000])])
+        with _quiet():
+            client.set_terminated(run_id, status="FAILED")
+        return _seeded_run(spec, run_id, list(spec.features), None)
+    raise RuntimeError(f"run {spec.run_name} was meant to fail but trained")
+
+
+def _fit_and_score(model: Any, split: _Split, features: list[str]) -> _Scores:
+    from sklearn.metrics import accuracy_score
+
+    model.fit(split.X_train, split.y_train)
+    train_acc = round(float(accuracy_score(split.y_train, model.predict(split.X_train))), 4)
+    proba_test = model.predict_proba(split.X_test)[:, 1]
+    test_acc = round(float(accuracy_score(split.y_test, (proba_test >= 0.5).astype(int))), 4)
+    return _Scores(train_acc, test_acc, proba_test, _importances(model, features))
+
+
+def _log_params_and_metrics(
+    client: Any, run_id: str, params: dict[str, str], scores: _Scores, split: _Split
+) -> None:
+    from mlflow.entities import Metric, Param
+
+    top = dict(list(scores.importances.items())[:10])
+    params = {**params, "top_features": json.dumps({k: round(v, 4) for k, v in top.items()})}
+    client.log_batch(run_id, params=[Param(k, v) for k, v in params.items()], metrics=[])
     now = int(time.time() * 1000)
     client.log_batch(
         run_id,
         metrics=[
-            Metric("train_accuracy", train_acc, now, 0),
-            Metric("test_accuracy", test_acc, now, 0),
-            Metric("training_samples", float(len(y_train)), now, 0),
-            Metric("test_samples", float(len(y_test)), now, 0),
+            Metric("train_accuracy", scores.train_accuracy, now, 0),
+            Metric("test_accuracy", scores.test_accuracy, now, 0),
+            Metric("training_samples", float(len(split.y_train)), now, 0),
+            Metric("test_samples", float(len(split.y_test)), now, 0),
         ],
     )
-    if spec.curves:
-        _log_curves(client, run_id, model, X_train, y_train, X_test, y_test)
 
+
+def _run_info(spec: RunSpec, hp: dict[str, Any], features: list[str], split: _Split, scores: _Scores) -> str:
+    return "\n".join(
+        [
+            f"run_name: {spec.run_name}",
+            f"algorithm: {spec.algorithm}",
+            f"model_version: {spec.model_version}",
+            f"feature_count: {len(features)}",
+            f"feature_service: {FEATURE_SERVICE} (Feast get_historical_features)",
+            f"training_data: {nba_data.GAME_FEATURES_TABLE}, {nba_data.MOMENTUM_FEATURES_TABLE}",
+            f"train_window: {split.window(train=True)}",
+            f"test_window: {split.window(train=False)}",
+            f"training_samples: {len(split.y_train)}",
+            f"test_samples: {len(split.y_test)}",
+            f"train_accuracy: {scores.train_accuracy}",
+            f"test_accuracy: {scores.test_accuracy}",
+            f"hyperparameters: {json.dumps(hp, sort_keys=True)}",
+            f"notes: {spec.description}",
+            "",
+        ]
+    )
+
+
+def _model_save_kwargs(
+    spec: RunSpec, model: Any, split: _Split, pip_requirements: list[str]
+) -> dict[str, Any]:
+    from mlflow.models import infer_signature
+
+    sample = split.X_train.head(5)
+    kwargs: dict[str, Any] = {
+        "signature": infer_signature(sample, model.predict(sample)),
+        "pip_requirements": pip_requirements,
+    }
+    if spec.algorithm in ("random_forest", "gradient_boosting"):
+        kwargs["skops_trusted_types"] = ["sklearn.tree._tree.Tree"]  # our own, just trained
+    return kwargs
+
+
+def _log_run_artifacts(
+    client: Any,
+    run_id: str,
+    spec: RunSpec,
+    hp: dict[str, Any],
+    model: Any,
+    split: _Split,
+    scores: _Scores,
+    save_kwargs: dict[str, Any],
+) -> None:
+    """training_artifacts/ (features, importances, run_info, calibrator), calibrator.pkl and model/."""
+    import mlflow.sklearn
+    from sklearn.isotonic import IsotonicRegression
+
+    features = list(spec.features)
     # Calibrator: isotonic regression of the model's test-set probabilities (as the seed's training).
-    calibrator = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(proba_test, y_test)
+    calibrator = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
+    calibrator.fit(scores.proba_test, split.y_test)
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
         ta = tmpdir / "training_artifacts"
         ta.mkdir()
         (ta / "features.json").write_text(json.dumps(features, indent=2))
-        (ta / "feature_importances.json").write_text(json.dumps(importances, indent=2))
-        dates = frame[nba_data.TIMESTAMP_FIELD]
-        (ta / "run_info.txt").write_text(
-            "\n".join(
-                [
-                    f"run_name: {spec.run_name}",
-                    f"algorithm: {spec.algorithm}",
-                    f"model_version: {spec.model_version}",
-                    f"feature_count: {len(features)}",
-                    f"feature_service: {FEATURE_SERVICE} (Feast get_historical_features)",
-                    f"training_data: {nba_data.GAME_FEATURES_TABLE}, {nba_data.MOMENTUM_FEATURES_TABLE}",
-                    f"train_window: {dates[train_mask].min().date()} .. {dates[train_mask].max().date()}",
-                    f"test_window: {dates[~train_mask].min().date()} .. {dates[~train_mask].max().date()}",
-                    f"training_samples: {len(y_train)}",
-                    f"test_samples: {len(y_test)}",
-                    f"train_accuracy: {train_acc}",
-                    f"test_accuracy: {test_acc}",
-                    f"hyperparameters: {json.dumps(hp, sort_keys=True)}",
-                    f"notes: {spec.description}",
-                    "",
-                ]
-            )
-        )
+        (ta / "feature_importances.json").write_text(json.dumps(scores.importances, indent=2))
+        (ta / "run_info.txt").write_text(_run_info(spec, hp, features, split, scores))
         blob = pickle.dumps(calibrator)
         (ta / "calibrator.pkl").write_bytes(blob)
         (tmpdir / "calibrator.pkl").write_bytes(blob)
@@ -599,32 +596,48 @@ def _train_and_log(
         client.log_artifact(run_id, str(tmpdir / "calibrator.pkl"))
         # The seed's runs show `model/` in the run's artifacts; MLflow 3 stores a logged model under
         # the LoggedModel, so the MLmodel directory is also saved into the run for the artifact view.
-        import mlflow.sklearn
-
-        sample = X_train.head(5)
-        signature = infer_signature(sample, model.predict(sample))
-        save_kwargs = {"signature": signature, "pip_requirements": pip_requirements}
-        if spec.algorithm in ("random_forest", "gradient_boosting"):
-            save_kwargs["skops_trusted_types"] = ["sklearn.tree._tree.Tree"]  # our own, just trained
         mlflow.sklearn.save_model(model, str(tmpdir / "model"), **save_kwargs)
         client.log_artifacts(run_id, str(tmpdir / "model"), "model")
+
+
+def _train_and_log(
+    client: Any,
+    experiment_id: str,
+    spec: RunSpec,
+    frame: Any,
+    train_mask: Any,
+    small: bool,
+    pip_requirements: list[str],
+) -> SeededRun:
+    """One run of the history: created, trained (or failed), logged, its model logged, ended."""
+    import mlflow
+    import mlflow.sklearn
+
+    features = list(spec.features)
+    split = _split(frame, train_mask, features)
+    model, hp = _make_model(spec, small)
+    run_id = client.create_run(
+        experiment_id, run_name=spec.run_name, tags=_run_tags(spec, features)
+    ).info.run_id
+    params = _run_params(spec, hp, features)
+    if spec.fail:
+        return _log_failed_fit(client, run_id, spec, model, split, params)
+
+    scores = _fit_and_score(model, split, features)
+    _log_params_and_metrics(client, run_id, params, scores, split)
+    if spec.curves:
+        _log_curves(client, run_id, model, split.X_train, split.y_train, split.X_test, split.y_test)
+    save_kwargs = _model_save_kwargs(spec, model, split, pip_requirements)
+    _log_run_artifacts(client, run_id, spec, hp, model, split, scores, save_kwargs)
     with _quiet(), mlflow.start_run(run_id=run_id):
-        info = mlflow.sklearn.log_model(model, name="model", **save_kwargs)
+        mlflow.sklearn.log_model(model, name="model", **save_kwargs)
     with _quiet():
         client.set_terminated(run_id, status="FINISHED")
-    del np, info
-    return SeededRun(
-        role=spec.role,
-        run_id=run_id,
-        run_name=spec.run_name,
-        algorithm=spec.algorithm,
-        model_version=spec.model_version,
-        status="FINISHED",
-        feature_count=len(features),
-        features=features,
-        test_accuracy=test_acc,
-        train_accuracy=train_acc,
-    )
+    return _seeded_run(spec, run_id, features, scores)
+
+
+# ---------------------------------------------------------------------------------------------
+# The seed: named steps
 
 
 @contextlib.contextmanager
@@ -648,25 +661,15 @@ def seed(
     small: bool = False,
     progress: Callable[[str], None] = print,
     reset: bool = False,
+    mlflow_ready: Callable[[], None] | None = None,
 ) -> SeedReport:
-    """Build the demo world in `workdir` and log its history to `tracking_uri` (see `_seed`)."""
-    with _restoring_process_mlflow_uris():
-        return _seed(workdir, tracking_uri, small=small, progress=progress, reset=reset)
+    """Build the demo world in `workdir` and log its history to `tracking_uri` (see module doc);
+    `mlflow_ready` (e.g. waiting for a server just started) is called before the first MLflow call,
+    after the Feast steps.
 
-
-def _seed(
-    workdir: Path,
-    tracking_uri: str,
-    *,
-    small: bool = False,
-    progress: Callable[[str], None] = print,
-    reset: bool = False,
-) -> SeedReport:
-    """Build the demo world in `workdir` and log its history to `tracking_uri` (see module doc).
-
-    Idempotent: if `workdir/.seeded.json` exists, its report is returned (``reused=True``) unless
-    `reset` (which only deletes the feature repo copy and the marker: reset the MLflow store
-    yourself, e.g. with `reset_workdir` before starting the server)."""
+    Idempotent: if `workdir/.seeded.json` exists, its report is returned (``reused=True``, MLflow
+    not imported nor called) unless `reset` (which only deletes the feature repo copy and the
+    marker: reset the MLflow store yourself, e.g. with `reset_workdir` before starting the server)."""
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     if reset:
@@ -676,49 +679,55 @@ def _seed(
     if existing is not None:
         progress(f"reusing the seeded demo in {workdir} (seeded {len(existing.runs)} runs; --reset rebuilds)")
         return existing.model_copy(update={"reused": True})
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # nothing leaves loopback
+    with _restoring_process_mlflow_uris():
+        return _seed(workdir, tracking_uri, small=small, progress=progress, mlflow_ready=mlflow_ready)
 
-    timings: dict[str, float] = {}
-    t0 = time.monotonic()
-    total = 3 + len(RUNS)
 
-    # 1. feature repo + data + feast apply (in a subprocess: parse_repo imports the repo's modules
-    #    by name, which a second seed in the same process would otherwise reuse from sys.modules).
-    repo = workdir / "feature_repo"
+def _import_training_stack() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import mlflow
+        import mlflow.sklearn
+        import sklearn
+        from mlflow.tracking import MlflowClient
+    del mlflow, sklearn, MlflowClient
+
+
+def apply_example_repo(repo: Path, log: Path, meanwhile: Callable[[], None] | None = None) -> Path:
+    """Copy the bundled NBA feature_repo to `repo` (replacing it), generate its data into
+    `repo/data` and `feast apply` it, output to `log`; `meanwhile` runs while Feast applies.
+
+    The apply runs in a subprocess: parse_repo imports the repo's modules by name, which a second
+    apply in the same process would otherwise reuse from sys.modules."""
+    repo = Path(repo).resolve()
     shutil.rmtree(repo, ignore_errors=True)
     shutil.copytree(
         feature_repo_source(), repo, ignore=shutil.ignore_patterns("data", "__pycache__", "*.pyc", ".ipynb*")
     )
     data_dir = repo / "data"
-    progress(f"[1/{total}] generating NBA data and applying feature_repo ({repo})")
     nba_data.generate(data_dir)
     env = {**os.environ, "NBA_FEATURE_DATA_DIR": str(data_dir), "PYTHONWARNINGS": "ignore"}
-    apply_log = workdir / "feast-apply.log"
-    with open(apply_log, "wb") as log:
-        apply_proc = subprocess.Popen(
-            _feast_apply_command(repo), cwd=repo, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-        # meanwhile: the heavy imports
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import mlflow
-            import mlflow.sklearn
-            import sklearn
-            from mlflow.tracking import MlflowClient
+    Path(log).unlink(missing_ok=True)
+    apply_proc = processes.start_process(_feast_apply_command(repo), log=Path(log), env=env, cwd=repo)
+    try:
+        if meanwhile is not None:
+            meanwhile()
         rc = apply_proc.wait(timeout=300)
+    finally:
+        processes.stop_process(apply_proc)  # still running only after a timeout or an error meanwhile
     if rc != 0:
-        raise RuntimeError(
-            f"feast apply failed (exit {rc}); see {apply_log}:\n{apply_log.read_text()[-3000:]}"
-        )
-    timings["feast_apply_s"] = round(time.monotonic() - t0, 1)
+        raise RuntimeError(f"feast apply failed (exit {rc}); see {log}:\n{Path(log).read_text()[-3000:]}")
+    return repo
 
-    # 2. training data, point in time, through Feast
-    t1 = time.monotonic()
-    progress(f"[2/{total}] reading training data with Feast get_historical_features ({FEATURE_SERVICE})")
+
+def _training_frame(repo: Path) -> tuple[Any, Any]:
+    """Step 2: the training frame, point in time, through Feast; and the 80/20 time split mask."""
     import pandas as pd
     from feast import FeatureStore
 
     store = FeatureStore(repo_path=str(repo))
-    labels = pd.read_parquet(data_dir / nba_data.LABELS_FILE)
+    labels = pd.read_parquet(repo / "data" / nba_data.LABELS_FILE)
     frame = store.get_historical_features(
         entity_df=labels, features=store.get_feature_service(FEATURE_SERVICE)
     ).to_df()
@@ -726,10 +735,15 @@ def _seed(
     frame[MISSING_FEATURE] = _travel_distance(frame[nba_data.ENTITY_KEY])
     frame = frame.fillna(0)
     cut = frame[nba_data.TIMESTAMP_FIELD].quantile(0.8)
-    train_mask = (frame[nba_data.TIMESTAMP_FIELD] <= cut).to_numpy()
-    timings["historical_features_s"] = round(time.monotonic() - t1, 1)
+    return frame, (frame[nba_data.TIMESTAMP_FIELD] <= cut).to_numpy()
 
-    # 3. runs (the fluent log_model API needs process-wide URIs; `seed` restores them afterwards)
+
+def _open_experiment(workdir: Path, tracking_uri: str) -> tuple[Any, str]:
+    """Step 3a: a client on `tracking_uri` (and the process-wide URIs the fluent log_model needs;
+    `seed` restores them) and the experiment, created unless it exists without runs."""
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
     client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
@@ -739,15 +753,28 @@ def _seed(
             f"experiment {EXPERIMENT!r} already has runs at {tracking_uri} but {workdir / MARKER} is missing "
             "(an interrupted seed?): reset the store (mlflow-feast-mcp demo --reset) and seed again"
         )
-    experiment_id = (
-        experiment.experiment_id
-        if experiment
-        else client.create_experiment(
-            EXPERIMENT,
-            tags={"mlflow.note.content": "NBA game winner model (seeded by mlflow-feast-mcp demo)"},
-        )
-    )
+    if experiment is not None:
+        return client, experiment.experiment_id
+    note = {"mlflow.note.content": "NBA game winner model (seeded by mlflow-feast-mcp demo)"}
+    return client, client.create_experiment(EXPERIMENT, tags=note)
+
+
+def _train_runs(
+    client: Any,
+    experiment_id: str,
+    frame: Any,
+    train_mask: Any,
+    *,
+    small: bool,
+    progress: Callable[[str], None],
+    timings: dict[str, float],
+) -> list[SeededRun]:
+    """Step 3b: every run of RUNS, in order, timed."""
+    import mlflow
+    import sklearn
+
     pip_requirements = [f"mlflow=={mlflow.__version__}", f"scikit-learn=={sklearn.__version__}"]
+    total = 3 + len(RUNS)
     runs: list[SeededRun] = []
     for i, spec in enumerate(RUNS, start=3):
         t = time.monotonic()
@@ -766,47 +793,71 @@ def _seed(
             f"[{i}/{total}] training {spec.algorithm} {spec.model_version} "
             f"({len(spec.features)} features) ... {outcome} ({took:.1f}s)"
         )
+    return runs
 
-    # 4. registry: versions in run order, stages, aliases
-    t2 = time.monotonic()
-    progress(f"[{total}/{total}] registering {MODEL_NAME}: stages and aliases")
-    versions: list[SeededVersion] = []
+
+def _register_version(client: Any, run: SeededRun, stage: str, aliases: tuple[str, ...]) -> SeededVersion:
+    artifact_uri = client.get_run(run.run_id).info.artifact_uri
+    with _quiet():
+        mv = client.create_model_version(MODEL_NAME, source=f"{artifact_uri}/model", run_id=run.run_id)
+    version = str(mv.version)
+    client.update_model_version(
+        MODEL_NAME, version, description=f"{run.run_name}: {run.algorithm} {run.model_version}"
+    )
+    client.set_model_version_tag(MODEL_NAME, version, "model_version", run.model_version)
+    if stage != "None":
+        client.transition_model_version_stage(MODEL_NAME, version, stage)
+    for alias in aliases:
+        client.set_registered_model_alias(MODEL_NAME, alias, version)
+    run.registered_version = int(version)
+    return SeededVersion(
+        version=int(version), run_role=run.role, run_id=run.run_id, stage=stage, aliases=list(aliases)
+    )
+
+
+def _register(client: Any, runs: list[SeededRun]) -> list[SeededVersion]:
+    """Step 4: the registered model, then versions in run order with their stages and aliases."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with contextlib.suppress(Exception):  # exists already
             client.create_registered_model(
                 MODEL_NAME, description="Predicts the home team's win probability for an NBA game."
             )
-        for result in runs:
-            if result.role not in REGISTRY:
-                continue
-            stage, aliases = REGISTRY[result.role]
-            artifact_uri = client.get_run(result.run_id).info.artifact_uri
-            with _quiet():
-                mv = client.create_model_version(
-                    MODEL_NAME, source=f"{artifact_uri}/model", run_id=result.run_id
-                )
-            version = int(mv.version)
-            client.update_model_version(
-                MODEL_NAME,
-                str(version),
-                description=f"{result.run_name}: {result.algorithm} {result.model_version}",
-            )
-            client.set_model_version_tag(MODEL_NAME, str(version), "model_version", result.model_version)
-            if stage != "None":
-                client.transition_model_version_stage(MODEL_NAME, str(version), stage)
-            for alias in aliases:
-                client.set_registered_model_alias(MODEL_NAME, alias, str(version))
-            result.registered_version = version
-            versions.append(
-                SeededVersion(
-                    version=version,
-                    run_role=result.role,
-                    run_id=result.run_id,
-                    stage=stage,
-                    aliases=list(aliases),
-                )
-            )
+        return [_register_version(client, run, *REGISTRY[run.role]) for run in runs if run.role in REGISTRY]
+
+
+def _seed(
+    workdir: Path,
+    tracking_uri: str,
+    *,
+    small: bool,
+    progress: Callable[[str], None],
+    mlflow_ready: Callable[[], None] | None,
+) -> SeedReport:
+    timings: dict[str, float] = {}
+    t0 = time.monotonic()
+    total = 3 + len(RUNS)
+
+    progress(f"[1/{total}] generating NBA data and applying feature_repo ({workdir / 'feature_repo'})")
+    # meanwhile: the heavy imports
+    repo = apply_example_repo(workdir / "feature_repo", workdir / "feast-apply.log", _import_training_stack)
+    timings["feast_apply_s"] = round(time.monotonic() - t0, 1)
+
+    t1 = time.monotonic()
+    progress(f"[2/{total}] reading training data with Feast get_historical_features ({FEATURE_SERVICE})")
+    frame, train_mask = _training_frame(repo)
+    timings["historical_features_s"] = round(time.monotonic() - t1, 1)
+
+    if mlflow_ready is not None:
+        mlflow_ready()
+    client, experiment_id = _open_experiment(workdir, tracking_uri)
+    runs = _train_runs(
+        client, experiment_id, frame, train_mask, small=small, progress=progress, timings=timings
+    )
+
+    t2 = time.monotonic()
+    progress(f"[{total}/{total}] registering {MODEL_NAME}: stages and aliases")
+    versions = _register(client, runs)
     timings["registry_s"] = round(time.monotonic() - t2, 1)
     timings["total_s"] = round(time.monotonic() - t0, 1)
 

@@ -26,7 +26,13 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
             "Anthropic Messages API or an OpenAI-compatible endpoint)."
         ),
     )
-    p.add_argument("--mode", choices=["scripted", "replay", "llm"], default="scripted")
+    p.add_argument(
+        "--mode",
+        choices=["scripted", "replay", "llm"],
+        default="scripted",
+        help="scripted (default): each case's tool plan, no LLM; replay: re-grade --transcripts against "
+        "fresh truth; llm: an agent loop over --llm-api",
+    )
     p.add_argument(
         "--cases",
         type=Path,
@@ -84,7 +90,7 @@ def _target(args: argparse.Namespace, settings: Any) -> Any:
     if args.stdio:
         from mcp import StdioServerParameters
 
-        command = [sys.executable, "-m", "mlflow_feast_mcp.server.cli", "serve", "--transport", "stdio"]
+        command = [sys.executable, "-m", "mlflow_feast_mcp", "serve", "--transport", "stdio"]
         command += ["--tracking-uri", settings.tracking_uri, "--feast-repo", str(settings.feast_repo)]
         command += ["--default-experiment", settings.default_experiment]
         command += ["--default-model", settings.default_model]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..core.errors import DomainError
+from ..core.formatting import counted
 from ..core.settings import Settings
 from .backends import Backends
 
@@ -20,7 +21,7 @@ async def run_check(settings: Settings) -> int:
     try:
         api = await backends.mlflow()
         experiments, token = await api.search_experiments(None, 1000, None, "ACTIVE_ONLY")
-        say(True, f"MLflow reachable: {len(experiments)}{'+' if token else ''} experiments")
+        say(True, f"MLflow reachable: {counted(len(experiments), 'experiment', bool(token))}")
         experiment = await api.get_experiment_by_name(settings.default_experiment)
         if experiment is None:
             say(
@@ -36,7 +37,7 @@ async def run_check(settings: Settings) -> int:
                 count += len(runs)
                 if not page or count >= 100_000:
                     break
-            say(True, f"default experiment '{settings.default_experiment}': {count} runs")
+            say(True, f"default experiment '{settings.default_experiment}': {counted(count, 'run')}")
         models, token = await api.search_registered_models(None, 1000, None)
         names = {m.name for m in models}
         say(True, f"registered models: {len(models)}{'+' if token else ''}")
@@ -53,5 +54,5 @@ async def run_check(settings: Settings) -> int:
     except ImportError as exc:
         say(False, f"Feast support missing: {exc}")
     await backends.aclose()
-    print("all good" if not problems else f"{problems} problem(s)")
+    print("all good" if not problems else counted(problems, "problem"))
     return 1 if problems else 0

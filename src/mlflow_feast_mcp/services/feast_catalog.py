@@ -192,7 +192,7 @@ def source_info(registry: FeastRegistry, source: Any) -> SourceInfo:
     return SourceInfo(
         name=getattr(source, "name", None) or None,
         type=type(source).__name__,
-        path=path,
+        path=registry.display_path(path) if path else None,
         table=attr("table"),
         query=attr("query"),
         timestamp_field=attr("timestamp_field"),
