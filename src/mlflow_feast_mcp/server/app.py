@@ -22,6 +22,7 @@ from ..tools import select_tools
 from ..tools.common import READ_ONLY
 from .backends import Backends
 from .schemas import compact_schema
+from .stdio import serve_stdio
 
 INSTRUCTIONS = """\
 This server is the source of truth for ML models and features: MLflow (experiments, runs, params, \
@@ -78,6 +79,11 @@ class MlflowFeastServer(MCPServer[Backends]):
             self.resource(
                 uri, name=name, title=title, description=description_of(read), mime_type="text/plain"
             )(read)
+
+    async def run_stdio_async(self) -> None:
+        """stdio as the base class serves it, with a relay that answers the lines its reader drops
+        (the low-level server is the base class's own, reached as a subclass may)."""
+        await serve_stdio(self._lowlevel_server)
 
     async def list_tools(self) -> list[Tool]:
         """The catalogue without pydantic's schema noise (titles, nullable unions), which costs
