@@ -13,8 +13,10 @@ from typing import Any
 import anyio
 
 from ..core.errors import BackendUnavailable, InvalidArgument, PermissionDenied
+from ..core.formatting import clip
 from .mlflow_api import MlflowMissing, Page
 from .mlflow_models import ArtifactFile, Experiment, Json, MetricPoint, ModelVersion, RegisteredModel, Run
+from .mlflow_rest import CREDENTIALS_HINT
 
 
 def _bound_mlflow_retries(timeout: float, retries: int) -> None:
@@ -53,12 +55,16 @@ class MlflowLocal:
             code = getattr(exc, "error_code", "")
             if code == "RESOURCE_DOES_NOT_EXIST":
                 raise MlflowMissing(exc.message) from exc
-            if code in ("PERMISSION_DENIED", "UNAUTHENTICATED"):
+            if code == "UNAUTHENTICATED":
                 raise PermissionDenied(
-                    f"MLflow at {self.tracking_uri} refused the request: {exc.message}"
+                    f"MLflow at {self.tracking_uri} requires credentials and refused these. {CREDENTIALS_HINT}"
+                ) from exc
+            if code == "PERMISSION_DENIED":
+                raise PermissionDenied(
+                    f"Permission denied by MLflow at {self.tracking_uri}: {clip(exc.message, 200)}"
                 ) from exc
             if code == "INVALID_PARAMETER_VALUE":
-                raise InvalidArgument(f"MLflow rejected the request: {exc.message}") from exc
+                raise InvalidArgument(f"MLflow rejected the request: {clip(exc.message, 300)}") from exc
             raise BackendUnavailable(f"MLflow at {self.tracking_uri} failed: {exc.message[:300]}") from exc
         except OSError as exc:
             raise BackendUnavailable(f"MLflow at {self.tracking_uri} is unreachable: {exc}") from exc

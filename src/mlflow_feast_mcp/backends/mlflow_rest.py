@@ -13,6 +13,7 @@ until one succeeds, so an outage is reported, never papered over with cached ans
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import os
 import time
@@ -22,8 +23,37 @@ from typing import Any
 import httpx
 
 from ..core.errors import BackendUnavailable, InvalidArgument, PermissionDenied
+from ..core.formatting import clip
 from .mlflow_api import MlflowMissing, Page
 from .mlflow_models import ArtifactFile, Experiment, Json, MetricPoint, ModelVersion, RegisteredModel, Run
+
+CREDENTIALS_HINT = (
+    "Set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (or MLFLOW_TRACKING_TOKEN) for the server, "
+    "or, when it forwards each client's credentials, send them in the X-MLflow-Authorization header."
+)
+# which object a REST call is about, for a permission error: endpoint -> (kind, parameter naming it)
+_SUBJECTS = {
+    "runs/get": ("run", "run_id"),
+    "metrics/get-history": ("the metrics of run", "run_id"),
+    "artifacts/list": ("the artifacts of run", "run_id"),
+    "experiments/get": ("experiment", "experiment_id"),
+    "experiments/get-by-name": ("experiment", "experiment_name"),
+    "registered-models/get": ("registered model", "name"),
+    "model-versions/get": ("a version of registered model", "name"),
+    "model-versions/search": ("the versions of", "filter"),
+    "runs/search": ("runs of experiments", "experiment_ids"),
+}
+
+
+def subject_of(path: str, kwargs: dict[str, Any]) -> str:
+    """'run 'abc...'' for a permission error, from the endpoint and its parameters."""
+    endpoint = path.split("/mlflow/", 1)[-1]
+    kind, parameter = _SUBJECTS.get(endpoint, ("", ""))
+    values = {**(kwargs.get("params") or {}), **(kwargs.get("json") or {})}
+    if not kind:
+        return f"{endpoint or path}"
+    value = values.get(parameter)
+    return f"{kind} {clip(str(value), 120)!r}" if value not in (None, "", []) else kind
 
 
 def auth_headers() -> dict[str, str]:
@@ -92,6 +122,7 @@ class MlflowRest:
         self.cache = ResponseCache()
         self._terminal: dict[str, float] = {}  # run id -> until when its artifacts/history may be cached
         self._healthy = True
+        self._authorization: str | None = None  # a caller's own credentials (see with_credentials)
         insecure = os.environ.get("MLFLOW_TRACKING_INSECURE_TLS", "").lower() == "true"
         self._http = httpx.AsyncClient(
             base_url=self.tracking_uri,
@@ -101,10 +132,27 @@ class MlflowRest:
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
         )
 
+    @property
+    def _sends_credentials(self) -> bool:
+        return self._authorization is not None or "authorization" in self._http.headers
+
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self._authorization is None:  # a credentials view shares its parent's connection pool
+            await self._http.aclose()
+
+    def with_credentials(self, authorization: str) -> MlflowRest:
+        """A view of this client that sends a caller's own MLflow credentials (an `Authorization`
+        header value) on every request, sharing the connection pool but no cached answers."""
+        view = copy.copy(self)
+        view._authorization = authorization
+        view.run_ttl = view.registry_ttl = 0.0
+        view.cache = ResponseCache(max_entries=0)
+        view._terminal = {}
+        return view
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        if self._authorization is not None:
+            kwargs["headers"] = {**kwargs.get("headers", {}), "Authorization": self._authorization}
         try:
             response = await self._http.request(method, path, **kwargs)
         except httpx.TimeoutException as exc:
@@ -129,13 +177,20 @@ class MlflowRest:
         code, message = body.get("error_code", ""), body.get("message", response.text[:300])
         if response.status_code == 404 or code == "RESOURCE_DOES_NOT_EXIST":
             raise MlflowMissing(message)
-        if response.status_code in (401, 403) or code in ("PERMISSION_DENIED", "UNAUTHENTICATED"):
+        if response.status_code == 401 or code == "UNAUTHENTICATED":
             raise PermissionDenied(
-                f"MLflow at {self.tracking_uri} refused the request ({response.status_code}): {message}. "
-                "Set MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD."
+                f"MLflow at {self.tracking_uri} requires credentials (401) and "
+                + ("rejected the ones sent. " if self._sends_credentials else "none were sent. ")
+                + CREDENTIALS_HINT
+            )
+        if response.status_code == 403 or code == "PERMISSION_DENIED":
+            raise PermissionDenied(
+                f"Permission denied for {subject_of(path, kwargs)} (MLflow 403): these MLflow credentials may "
+                "not read it, or it does not exist (MLflow answers 403 for both). Ask an MLflow admin for "
+                "READ on it, or check the name or id."
             )
         if response.status_code == 400 or code == "INVALID_PARAMETER_VALUE":
-            raise InvalidArgument(f"MLflow rejected the request: {message}")
+            raise InvalidArgument(f"MLflow rejected the request: {clip(message, 300)}")
         raise BackendUnavailable(
             f"MLflow at {self.tracking_uri} failed ({response.status_code} {code}): {message[:300]}"
         )

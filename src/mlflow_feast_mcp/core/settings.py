@@ -28,6 +28,9 @@ class Settings(BaseModel):
     registry_cache_ttl: float = Field(5.0, ge=0, description="seconds registry reads are cached (0: off)")
     mlflow_backend: Literal["auto", "rest", "client"] = "auto"
     http_token: str | None = None
+    forward_credentials: bool = Field(
+        False, description="HTTP: call MLflow with each client's X-MLflow-Authorization, not the server's"
+    )
     page_token_key: str | None = Field(
         None, description="key that signs page tokens; set the same one on replicas behind one balancer"
     )
@@ -57,6 +60,7 @@ class Settings(BaseModel):
             ("mlflow_cache_ttl", "MLFLOW_FEAST_MCP_MLFLOW_CACHE_TTL"),
             ("registry_cache_ttl", "MLFLOW_FEAST_MCP_REGISTRY_CACHE_TTL"),
             ("mlflow_backend", "MLFLOW_FEAST_MCP_MLFLOW_BACKEND"),
+            ("forward_credentials", "MLFLOW_FEAST_MCP_FORWARD_CREDENTIALS"),
         ):
             if env.get(var):
                 values[field] = env[var]
