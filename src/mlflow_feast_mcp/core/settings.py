@@ -28,6 +28,7 @@ class Settings(BaseModel):
     registry_cache_ttl: float = Field(5.0, ge=0, description="seconds registry reads are cached (0: off)")
     mlflow_backend: Literal["auto", "rest", "client"] = "auto"
     http_token: str | None = None
+    http_request_timeout: float = Field(30.0, gt=0, description="seconds a whole HTTP request may take to arrive")
     forward_credentials: bool = Field(
         False, description="HTTP: call MLflow with each client's X-MLflow-Authorization, not the server's"
     )
@@ -61,6 +62,7 @@ class Settings(BaseModel):
             ("registry_cache_ttl", "MLFLOW_FEAST_MCP_REGISTRY_CACHE_TTL"),
             ("mlflow_backend", "MLFLOW_FEAST_MCP_MLFLOW_BACKEND"),
             ("forward_credentials", "MLFLOW_FEAST_MCP_FORWARD_CREDENTIALS"),
+            ("http_request_timeout", "MLFLOW_FEAST_MCP_HTTP_REQUEST_TIMEOUT"),
         ):
             if env.get(var):
                 values[field] = env[var]

@@ -109,13 +109,13 @@ def serve_command(args: argparse.Namespace) -> int:
         return 0
     import uvicorn
 
-    from .http import http_app
+    from .http import http_app, uvicorn_config
 
     app = http_app(
         mcp, args.host, args.port, settings.http_token, settings.allowed_hosts, stateless=args.stateless
     )
     print(f"mlflow-feast-mcp: streamable HTTP on http://{args.host}:{args.port}/mcp", file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", lifespan="on")
+    uvicorn.Server(uvicorn_config(app, args.host, args.port, settings.http_request_timeout)).run()
     return 0
 
 
