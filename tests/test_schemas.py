@@ -65,6 +65,19 @@ async def test_tool_definitions_stay_small(tools):
     assert size < 60_000, f"tools/list is {size} chars"
 
 
+async def test_descriptions_and_instructions_fit_what_claude_code_keeps(tmp_path, tools):
+    """Claude Code cuts tool descriptions and server instructions at 2,048 characters."""
+    from mcp import Client
+
+    from mlflow_feast_mcp.core.settings import Settings
+    from mlflow_feast_mcp.server.app import build_server
+
+    async with Client(build_server(Settings(tracking_uri="http://127.0.0.1:9", feast_repo=tmp_path))) as c:
+        instructions = c.instructions
+    assert instructions and len(instructions) < 2_048
+    assert all(len(t.description or "") < 2_048 for t in tools)
+
+
 async def test_readme_tool_table_is_generated_from_the_server():
     from mlflow_feast_mcp.server.docs import END, START, render_readme, tool_table
 
