@@ -28,7 +28,9 @@ class Settings(BaseModel):
     registry_cache_ttl: float = Field(5.0, ge=0, description="seconds registry reads are cached (0: off)")
     mlflow_backend: Literal["auto", "rest", "client"] = "auto"
     http_token: str | None = None
-    http_request_timeout: float = Field(30.0, gt=0, description="seconds a whole HTTP request may take to arrive")
+    http_request_timeout: float = Field(
+        30.0, gt=0, description="seconds a whole HTTP request may take to arrive"
+    )
     forward_credentials: bool = Field(
         False, description="HTTP: call MLflow with each client's X-MLflow-Authorization, not the server's"
     )

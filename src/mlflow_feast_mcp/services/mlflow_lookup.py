@@ -19,8 +19,10 @@ async def resolve_experiment(api: MlflowApi, ref: str) -> Experiment:
         raise InvalidArgument(
             "experiment is empty. Pass an experiment name, e.g. 'nba_game_winner_prediction'."
         )
+    if len(ref) > 500:
+        raise InvalidArgument(f"experiment {quote(ref)} is longer than any experiment name or id.")
     found = await api.get_experiment_by_name(ref)
-    if found is None and ref.isdigit():
+    if found is None and ref.isdigit() and len(ref) <= 19:  # ids are int64: longer digits are a name
         found = await api.get_experiment(ref)
     if found is not None:
         return found
