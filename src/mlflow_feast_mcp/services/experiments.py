@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-
 from ..backends.mlflow_api import MlflowApi
 from ..backends.mlflow_models import Experiment
 from ..core.answer import Answer
@@ -19,7 +17,7 @@ class ExperimentRow(Answer):
     created: str | None = None
     last_updated: str | None = None
     artifact_location: str | None = None
-    description: str | None = Field(None, description="the experiment's note (mlflow.note.content), as data")
+    description: str | None = None
     tags: dict[str, str] = {}
 
 

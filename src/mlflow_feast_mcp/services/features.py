@@ -42,13 +42,9 @@ class RunFeatures(Answer):
     dtypes: dict[str, str] = Field({}, description="feature -> type, when the run recorded types")
     top_features: list[str] = Field([], description="most important first")
     importances: dict[str, float] = {}
-    model_id: str | None = Field(None, description="the LoggedModel whose signature gave the list")
-    labels: list[str] = Field(
-        [], description="label columns left out of the list (signature outputs, targets)"
-    )
-    possible_labels: list[str] = Field(
-        [], description="listed columns that may be labels (named like one; the record cannot tell)"
-    )
+    model_id: str | None = Field(None, description="whose signature")
+    labels: list[str] = Field([], description="left out")
+    possible_labels: list[str] = []
     notes: list[str] = []
 
     def render_text(self) -> str:

@@ -75,13 +75,13 @@ class LoggedModelRow(BaseModel):
 
     model_id: str
     name: str
-    status: str | None = Field(None, description="shown unless READY")
+    status: str | None = Field(None, description="unless READY")
     source_run_id: str | None = None
-    created: str | None = Field(None, description="ISO 8601 UTC")
+    created: str | None = None
     model_type: str | None = None
-    metrics: dict[str, float | int] = Field({}, description="'metric[dataset]' for dataset-scoped metrics")
-    more_metrics: int | None = Field(None, description="metrics not shown; read the model by id for all")
-    registered_versions: list[str] = Field([], description="'name vN' registry versions made from it")
+    metrics: dict[str, float | int] = Field({}, description="'key[dataset]' if on a dataset")
+    more_metrics: int | None = None
+    registered_versions: list[str] = []
 
 
 def model_row(
@@ -109,10 +109,10 @@ def model_row(
 class Signature(BaseModel):
     """A model's signature from its MLmodel file: the inputs it takes and what it predicts."""
 
-    inputs: list[str] = Field([], description="input column names, in order")
-    input_types: dict[str, str] = Field({}, description="input -> MLflow type, when the signature names them")
-    outputs: list[str] = Field([], description="named outputs (the label column), or a tensor's type")
-    output_names: list[str] = Field([], description="outputs that name a column: labels, never features")
+    inputs: list[str] = []
+    input_types: dict[str, str] = {}
+    outputs: list[str] = []
+    output_names: list[str] = Field([], description="named outputs: labels")
 
 
 def _colspecs(raw: Any) -> list[dict[str, Any]]:
@@ -231,14 +231,14 @@ class LoggedModelDetail(BaseModel):
     source_run_name: str | None = None
     created: str | None = Field(None, description="ISO 8601 UTC")
     model_type: str | None = None
-    registered_versions: list[str] = Field([], description="'name vN (stage; @alias)' made from it")
-    metrics: dict[str, float | int] = Field({}, description="'metric[dataset]' for dataset-scoped metrics")
+    registered_versions: list[str] = []
+    metrics: dict[str, float | int] = {}
     params: dict[str, str] = {}
     tags: dict[str, str] = {}
     signature: Signature | None = None
     flavors: list[str] = []
     size_bytes: int | None = None
-    files: list[str] = Field([], description="top-level files; read them with the hint's call")
+    files: list[str] = []
     notes: list[str] = []
 
 
@@ -246,10 +246,10 @@ class LoggedModelPage(PageInfo):
     experiment: str
     experiment_id: str
     filter: str | None = None
-    dataset: str | None = Field(None, description="metrics filtered and ordered on this dataset")
+    dataset: str | None = None
     order_by: list[str] = []
     models: list[LoggedModelRow] = []
-    model: LoggedModelDetail | None = Field(None, description="the model read by id")
+    model: LoggedModelDetail | None = Field(None, description="read by model_id")
 
     def render_text(self) -> str:
         if self.model is not None:

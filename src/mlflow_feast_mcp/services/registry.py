@@ -34,7 +34,7 @@ class VersionInfo(BaseModel):
     created: str | None = Field(None, description="ISO 8601 UTC")
     description: str | None = None
     source: str | None = None
-    model_id: str | None = Field(None, description="the MLflow 3 LoggedModel the version was made from")
+    model_id: str | None = None
 
 
 class Resolution(BaseModel):
@@ -42,7 +42,7 @@ class Resolution(BaseModel):
     ref: str
     version: int
     resolved_by: ResolvedBy
-    note: str | None = Field(None, description="why this mechanism answered, when it was not the obvious one")
+    note: str | None = None
     conflicts: list[str] = []
 
 

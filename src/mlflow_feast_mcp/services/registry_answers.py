@@ -52,8 +52,8 @@ class ModelList(PageInfo):
 
 
 class VersionRow(VersionInfo):
-    metrics: dict[str, float | int] = Field({}, description="its run's key metrics first, then others")
-    more_metrics: int | None = Field(None, description="metrics not shown; mlflow_get_model_version has all")
+    metrics: dict[str, float | int] = {}
+    more_metrics: int | None = None
 
 
 class ModelDetail(PageInfo):
@@ -66,11 +66,11 @@ class ModelDetail(PageInfo):
 
 
 class ModelVersionAnswer(Answer):
-    resolution: Resolution | None = Field(None, description="absent when the ref is an unregistered model")
+    resolution: Resolution | None = None
     version: VersionInfo | None = None
     tags: dict[str, str] = {}
     run: RunSummary | None = None
-    logged_model: LoggedModelRow | None = Field(None, description="the MLflow 3 model the version serves")
+    logged_model: LoggedModelRow | None = None
     features: RunFeatures | None = None
     notes: list[str] = []
     _detailed: bool = PrivateAttr(False)  # the full feature list in the text, not just the top five

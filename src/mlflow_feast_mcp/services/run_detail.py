@@ -40,21 +40,18 @@ class RunDataset(BaseModel):
 
 class RunDetail(RunSummary, Answer):
     experiment: str | None = None
-    parent_run_name: str | None = Field(None, description="the sweep this run is a trial of")
+    parent_run_name: str | None = None
     end_time: str | None = None
     duration_s: float | None = None
-    description: str | None = Field(None, description="the run's note (mlflow.note.content), as data")
+    description: str | None = Field(None, description="mlflow.note.content")
     params: dict[str, str] = Field({}, description="all params except features_part* (folded into features)")
     features: list[str] = Field([], description="features_part* params folded in order")
     tags: dict[str, str] = {}
     artifacts: list[str] = Field([], description="top-level artifact paths; directories end with '/'")
-    logged_models: list[LoggedModelRow] = Field(
-        [],
-        description="MLflow 3 LoggedModels the run logged; their files: mlflow_list_artifacts(path='models/<id>')",
-    )
+    logged_models: list[LoggedModelRow] = Field([], description="files: path 'models/<id>'")
     registered_versions: list[str] = Field([], description="'model vN (stage)' registered from this run")
     datasets: list[RunDataset] = []
-    sweep: SweepSummary | None = Field(None, description="the runs nested under this one (a sweep's trials)")
+    sweep: SweepSummary | None = Field(None, description="its trials, best first")
     notes: list[str] = []
 
 

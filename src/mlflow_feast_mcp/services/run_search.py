@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pydantic import Field, PrivateAttr
+from pydantic import PrivateAttr
 
 from ..backends.mlflow_api import MlflowApi
 from ..backends.mlflow_models import Run
@@ -25,7 +25,7 @@ ROW_OTHERS = 3  # metrics per row beyond the key and asked-for ones
 class RunSearchPage(PageInfo):
     experiment: str
     experiment_id: str
-    scope: str = Field(description="which runs: top-level (the default), all, or the children of a parent")
+    scope: str
     order_by: list[str]
     runs: list[RunSummary]
     note: str | None = None

@@ -41,10 +41,10 @@ class RunSummary(BaseModel):
     model_version: str | None = None
     algorithm: str | None = None
     feature_count: int | None = None
-    parent_run_id: str | None = Field(None, description="the sweep (parent run) this run is a trial of")
-    child_runs: int | None = Field(None, description="runs nested under this one (a sweep's trials)")
-    metrics: dict[str, float | int] = Field({}, description="the key metrics first, then others")
-    more_metrics: int | None = Field(None, description=f"metrics not shown; {MORE_METRICS_HINT}")
+    parent_run_id: str | None = Field(None, description="its sweep's run")
+    child_runs: int | None = Field(None, description="nested runs (trials)")
+    metrics: dict[str, float | int] = Field({}, description="key metrics first")
+    more_metrics: int | None = Field(None, description="metrics not shown")
 
 
 def metrics_text(metrics: dict[str, float | int], more: int | None, how: str = MORE_METRICS_HINT) -> str:

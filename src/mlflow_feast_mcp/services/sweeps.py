@@ -21,18 +21,18 @@ class ChildRun(BaseModel):
     run_id: str
     run_name: str | None = None
     status: str
-    metric: float | int | None = Field(None, description="the sweep metric, when evident")
-    params: dict[str, str] = Field({}, description="the params that vary across the sweep's trials")
+    metric: float | int | None = None
+    params: dict[str, str] = Field({}, description="those that vary")
 
 
 class SweepSummary(BaseModel):
-    child_count: int = Field(description=f"trials read (at most {CHILD_SCAN}; see `counted_all`)")
-    counted_all: bool = Field(True, description=f"false when the parent has more than {CHILD_SCAN} trials")
-    metric: str | None = Field(None, description="the metric the trials are ranked by, when evident")
-    order: str | None = Field(None, description="'higher is better' or 'lower is better'")
-    why: str | None = Field(None, description="how the metric was chosen")
-    children: list[ChildRun] = Field([], description="best first when the metric is evident")
-    more_children: int | None = Field(None, description="trials not shown; see the hint")
+    child_count: int
+    counted_all: bool = Field(True, description=f"false past {CHILD_SCAN}")
+    metric: str | None = Field(None, description="what ranks them")
+    order: str | None = None
+    why: str | None = None
+    children: list[ChildRun] = []
+    more_children: int | None = None
 
 
 def _escaped(run_id: str) -> str:
