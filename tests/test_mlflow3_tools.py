@@ -391,6 +391,12 @@ async def test_search_lists_one_parents_children_best_first(m3, mlflow3_world) -
     assert [r["run_id"] for r in answer.data["runs"]] == order
     assert answer.data["order_by"] == [f"metrics.{SWEEP_METRIC} DESC"]
     assert all(r["parent_run_id"] == mlflow3_world.runs["sweep"] for r in answer.data["runs"])
+    by_tag = await ok(
+        m3, "mlflow_search_runs", filter=f"tags.mlflow.parentRunId = '{mlflow3_world.runs['sweep']}'"
+    )
+    assert {r["run_id"] for r in by_tag.data["runs"]} == set(
+        order
+    )  # a filter on the parent tag lists children
 
 
 async def test_get_run_on_a_sweep_lists_its_trials_best_first(m3, mc, mlflow3_world) -> None:

@@ -103,8 +103,8 @@ async def search_runs(
             asked.append(picked[0])
             quoted = picked[0] if picked[0].replace("_", "").isalnum() else f"`{picked[0]}`"
             order = order_by or [f"metrics.{quoted} {'ASC' if picked[1] else 'DESC'}"]
-    elif include_children:
-        scope = "all runs, children included"
+    elif include_children or conv.PARENT_TAG.lower() in (filter_string or "").lower():
+        scope = "all runs, children included"  # a filter on the parent tag asks for children
     else:
         clauses.append(f"tags.{conv.PARENT_TAG} IS NULL")
     order = [o.strip() for o in (order or ["attributes.start_time DESC"]) if o.strip()]
