@@ -32,7 +32,7 @@ TOOL_NAMES = [  # DESIGN.md's catalogue; test_every_listed_tool_is_fuzzed keeps 
     "mlflow_list_registered_models", "mlflow_get_registered_model", "mlflow_get_model_version",
     "feast_list_feature_views", "feast_describe_feature_view", "feast_list_entities",
     "feast_list_data_sources", "feast_list_feature_services", "feast_get_feature_view_history",
-    "check_feature_alignment", "validate_training_run",
+    "check_feature_alignment", "validate_training_run", "mlflow_search_logged_models",
 ]  # fmt: skip
 STATS: dict[str, int] = {"examples": 0, "ok": 0, "tool_error": 0}
 LATENCIES: list[float] = []

@@ -19,13 +19,23 @@ import os
 import time
 from collections import OrderedDict
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
 from ..core.errors import BackendUnavailable, InvalidArgument, PermissionDenied
 from ..core.formatting import clip
 from .mlflow_api import MlflowMissing, Page
-from .mlflow_models import ArtifactFile, Experiment, Json, MetricPoint, ModelVersion, RegisteredModel, Run
+from .mlflow_models import (
+    ArtifactFile,
+    Experiment,
+    Json,
+    LoggedModel,
+    MetricPoint,
+    ModelVersion,
+    RegisteredModel,
+    Run,
+)
 
 CREDENTIALS_HINT = (
     "Set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (or MLFLOW_TRACKING_TOKEN) for the server, "
@@ -121,6 +131,7 @@ class MlflowRest:
         self.run_ttl, self.registry_ttl = run_ttl, registry_ttl
         self.cache = ResponseCache()
         self._terminal: dict[str, float] = {}  # run id -> until when its artifacts/history may be cached
+        self._ready: dict[str, float] = {}  # LoggedModel id seen READY -> until when its files may be cached
         self._healthy = True
         self._authorization: str | None = None  # a caller's own credentials (see with_credentials)
         insecure = os.environ.get("MLFLOW_TRACKING_INSECURE_TLS", "").lower() == "true"
@@ -344,7 +355,12 @@ class MlflowRest:
         return data, total
 
     async def _read_artifact(self, run_id: str, path: str, offset: int, length: int) -> tuple[bytes, int]:
-        request = self._http.build_request("GET", "/get-artifact", params={"path": path, "run_uuid": run_id})
+        return await self._stream("/get-artifact", {"path": path, "run_uuid": run_id}, path, offset, length)
+
+    async def _stream(
+        self, url: str, params: dict[str, str], path: str, offset: int, length: int
+    ) -> tuple[bytes, int]:
+        request = self._http.build_request("GET", url, params=params)
         try:
             response = await self._http.send(request, stream=True)
         except httpx.HTTPError as exc:
@@ -376,6 +392,70 @@ class MlflowRest:
             return data[offset : offset + length], total
         finally:
             await response.aclose()
+
+    # -- MLflow 3 LoggedModels ---------------------------------------------------------------------
+
+    def _note_models(self, models: list[LoggedModel]) -> None:
+        """A READY model's files no longer change: its listings and reads may be cached."""
+        if self.run_ttl > 0:
+            until = time.monotonic() + self.run_ttl
+            self._ready.update({m.model_id: until for m in models if m.status == "READY"})
+
+    def _model_ttl(self, model_id: str) -> float:
+        return self.run_ttl if self._ready.get(model_id, 0.0) > time.monotonic() else 0.0
+
+    async def search_logged_models(
+        self,
+        experiment_ids: list[str],
+        filter_string: str | None,
+        datasets: list[Json],
+        order_by: list[Json],
+        max_results: int,
+        page_token: str | None,
+    ) -> Page[LoggedModel]:
+        body = await self._post(
+            "logged-models/search",
+            {
+                "experiment_ids": experiment_ids,
+                "filter": filter_string or None,
+                "datasets": datasets or None,
+                "order_by": order_by or None,
+                "max_results": max_results,
+                "page_token": page_token,
+            },
+        )
+        models = [LoggedModel.from_json(m) for m in body.get("models", [])]
+        self._note_models(models)
+        return models, body.get("next_page_token") or None
+
+    async def get_logged_model(self, model_id: str) -> LoggedModel:
+        body = await self._get(f"logged-models/{quote(model_id, safe='')}")
+        model = LoggedModel.from_json(body["model"])
+        self._note_models([model])
+        return model
+
+    async def list_logged_model_artifacts(self, model_id: str, path: str | None) -> list[ArtifactFile]:
+        body = await self._get(
+            f"logged-models/{quote(model_id, safe='')}/artifacts/directories",
+            self._model_ttl(model_id),
+            artifact_directory_path=path or None,
+        )
+        return [ArtifactFile.from_json(f) for f in body.get("files", [])]
+
+    async def read_logged_model_artifact(
+        self, model_id: str, path: str, offset: int, length: int
+    ) -> tuple[bytes, int]:
+        # MLflow 3.17 serves a model's files only under /ajax-api (the /api/2.0 twin answers 404).
+        key = ("model-artifact", model_id, path, offset, length)
+        ttl = self._model_ttl(model_id)
+        if ttl > 0 and (cached := self._cached(key)) is not None:
+            total, _, data = cached.partition(b"\n")
+            return data, int(total)
+        url = f"/ajax-api/2.0/mlflow/logged-models/{quote(model_id, safe='')}/artifacts/files"
+        data, total = await self._stream(url, {"artifact_file_path": path}, path, offset, length)
+        if ttl > 0:
+            self.cache.put(key, str(total).encode() + b"\n" + data, ttl)
+        return data, total
 
     async def search_registered_models(
         self, filter_string: str | None, max_results: int, page_token: str | None

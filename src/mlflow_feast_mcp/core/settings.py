@@ -10,6 +10,9 @@ from pydantic import BaseModel, Field
 
 from .budget import DEFAULT_BUDGET
 
+# The seed's headline metrics (services/conventions.py holds the other names the server reads).
+DEFAULT_KEY_METRICS = ["test_accuracy", "train_accuracy", "training_samples", "test_samples"]
+
 
 class Settings(BaseModel):
     tracking_uri: str = "http://localhost:5000"
@@ -38,6 +41,9 @@ class Settings(BaseModel):
         None, description="key that signs page tokens; set the same one on replicas behind one balancer"
     )
     allowed_hosts: list[str] = []
+    key_metrics: list[str] = Field(
+        DEFAULT_KEY_METRICS, min_length=1, description="metrics shown first in every run and version summary"
+    )
     toolsets: list[str] | None = Field(
         None, description="load only these parts of the catalogue (default: all)"
     )
@@ -71,6 +77,7 @@ class Settings(BaseModel):
         for field, var in (
             ("allowed_hosts", "MLFLOW_FEAST_MCP_ALLOWED_HOSTS"),
             ("toolsets", "MLFLOW_FEAST_MCP_TOOLSETS"),
+            ("key_metrics", "MLFLOW_FEAST_MCP_KEY_METRICS"),
         ):
             if env.get(var):
                 values[field] = [item.strip() for item in env[var].split(",") if item.strip()]

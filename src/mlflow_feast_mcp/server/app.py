@@ -95,7 +95,9 @@ class MlflowFeastServer(MCPServer[Backends]):
             tool.model_copy(
                 update={
                     "input_schema": compact_schema(tool.input_schema),
-                    "output_schema": compact_schema(tool.output_schema) if tool.output_schema else None,
+                    "output_schema": compact_schema(tool.output_schema, output=True)
+                    if tool.output_schema
+                    else None,
                 }
             )
             for tool in await super().list_tools()
