@@ -1,6 +1,8 @@
 """Which features a run trained on, and where that record came from, in the seed's order of
-trust: `training_artifacts/features.json`, the `features_part*` params, Feast's
-`feast.feature_refs` tag, a logged dataset's schema. No record means no list: never a guess."""
+trust: `training_artifacts/features.json`, the `features_part*` params, Feast's own record
+(`feast_features.json`, then the `feast.feature_refs` tag), a logged dataset's schema. No record
+means no list: never a guess. The other `feast.*` tags Feast's MLflow integration sets (project,
+feature service, entity dataframe) are kept as `feast_retrieval`."""
 
 from __future__ import annotations
 
@@ -20,7 +22,15 @@ from .runs import fold_feature_parts, int_or_none, parse_top_features
 
 FEATURES_JSON = "training_artifacts/features.json"
 IMPORTANCES_JSON = "training_artifacts/feature_importances.json"
-FeatureSource = Literal["features.json", "features_part params", "feast tags", "dataset schema", "none"]
+FEAST_FEATURES_JSON = "feast_features.json"  # Feast's log_model writes it at the run's root
+FeatureSource = Literal[
+    "features.json", "features_part params", "feast_features.json", "feast tags", "dataset schema", "none"
+]
+# feast.* tags of Feast's MLflow integration shown as the run's retrieval (refs and views are lists)
+FEAST_RETRIEVAL_TAGS = (
+    "project", "feature_service", "retrieval_type", "entity_df_type", "entity_df_rows",
+    "entity_df_columns", "entity_df_query", "start_date", "end_date",
+)  # fmt: skip
 
 
 class RunFeatures(Answer):
@@ -34,6 +44,7 @@ class RunFeatures(Answer):
     features: list[str] = []
     feature_refs: list[str] = Field([], description="Feast refs 'view:feature' when the run recorded them")
     dtypes: dict[str, str] = Field({}, description="feature -> type, when the run recorded types")
+    feast_retrieval: dict[str, str] = Field({}, description="Feast's feast.* tags but the refs")
     top_features: list[str] = Field([], description="most important first")
     importances: dict[str, float] = {}
     notes: list[str] = []
@@ -55,6 +66,10 @@ class RunFeatures(Answer):
             lines.append("features: " + ", ".join(scalar(f) for f in self.features))
         if self.feature_refs:
             lines.append("feast refs: " + ", ".join(scalar(r) for r in self.feature_refs))
+        if self.feast_retrieval:
+            lines.append(
+                "feast retrieval: " + ", ".join(f"{k}={scalar(v)}" for k, v in self.feast_retrieval.items())
+            )
         if self.dtypes:
             lines.append("dtypes: " + ", ".join(f"{scalar(k)}={scalar(v)}" for k, v in self.dtypes.items()))
         if self.importances:
@@ -111,6 +126,10 @@ def _feast_refs(tags: dict[str, str]) -> list[str]:
     return [r.strip() for r in raw.split(",") if r.strip()]
 
 
+def feast_retrieval(tags: dict[str, str]) -> dict[str, str]:
+    return {k: tags[f"feast.{k}"][:1000] for k in FEAST_RETRIEVAL_TAGS if tags.get(f"feast.{k}")}
+
+
 def _dataset_schema(run: Run, exclude: set[str]) -> tuple[list[str], dict[str, str], str | None]:
     for dataset in run.datasets:
         try:
@@ -127,6 +146,25 @@ def _dataset_schema(run: Run, exclude: set[str]) -> tuple[list[str], dict[str, s
         if names:
             return names, dtypes, dataset.name
     return [], {}, None
+
+
+async def _feast_record(
+    api: MlflowApi, run_id: str, tags: dict[str, str]
+) -> tuple[list[str], FeatureSource, list[str]]:
+    """Feast's own record of the refs a run retrieved: feast_features.json (written by Feast's
+    log_model, never cut), else the feast.feature_refs tag (cut near 5,000 characters)."""
+    if not tags.get("feast.feature_refs"):
+        return [], "none", []
+    try:
+        saved = await read_json_artifact(api, run_id, FEAST_FEATURES_JSON)
+    except BackendUnavailable:
+        saved = None
+    if isinstance(saved, list) and saved and all(isinstance(r, str) for r in saved):
+        return [str(r) for r in saved], "feast_features.json", []
+    notes = []
+    if len(tags.get("feast.feature_refs", "")) >= 4900:
+        notes.append("feast.feature_refs is near Feast's ~5,000-char tag cut; the list may be incomplete")
+    return _feast_refs(tags), "feast tags", notes
 
 
 async def run_features(api: MlflowApi, run: Run) -> RunFeatures:
@@ -164,10 +202,11 @@ async def run_features(api: MlflowApi, run: Run) -> RunFeatures:
                 )
     if not features and from_parts:
         features, source = from_parts, "features_part params"
-    if not features and (refs := _feast_refs(tags)):
-        features, source = [r.split(":", 1)[-1] for r in refs], "feast tags"
-        if len(tags.get("feast.feature_refs", "")) >= 4900:
-            notes.append("feast.feature_refs is near Feast's ~5,000-char tag cut; the list may be incomplete")
+    if not features:
+        refs, found, feast_notes = await _feast_record(api, run_id, tags)
+        if refs:
+            features, source = [r.split(":", 1)[-1] for r in refs], found
+            notes += feast_notes
     if not features:
         exclude = {params.get("target", ""), params.get("label", ""), params.get("target_column", "")}
         names, dtypes, dataset_name = _dataset_schema(run, exclude)
@@ -177,7 +216,7 @@ async def run_features(api: MlflowApi, run: Run) -> RunFeatures:
     if not features:
         notes.append(
             "This run recorded no feature list: no training_artifacts/features.json, no features_part* "
-            "params, no feast.feature_refs tag and no logged dataset schema."
+            "params, no feast_features.json or feast.feature_refs tag and no logged dataset schema."
         )
     if logged_count is not None and features and logged_count != len(features):
         notes.append(f"feature_count param says {logged_count} but the list has {len(features)}")
@@ -202,6 +241,7 @@ async def run_features(api: MlflowApi, run: Run) -> RunFeatures:
         features=features,
         feature_refs=refs,
         dtypes=dtypes,
+        feast_retrieval=feast_retrieval(tags),
         top_features=top,
         importances={k: round_number(v) for k, v in importances.items()},
         notes=notes,
