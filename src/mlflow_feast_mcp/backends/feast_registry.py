@@ -52,12 +52,19 @@ def view_kind(view: Any) -> ViewKind:
 
 
 def read_error(exc: BaseException) -> str:
-    """Why Feast could not decode an object, with the real cause named."""
+    """Why Feast could not decode an object, with the real cause named (a missing package is not a
+    corrupt registry)."""
     text = f"{type(exc).__name__}: {clip(str(exc), 300)}"
-    if isinstance(exc, ModuleNotFoundError):
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(cause, ImportError):
+        cause = cause.__cause__ or cause.__context__
+    if cause is not None or "ImportError" in type(exc).__name__:
+        missing = getattr(cause, "name", None)
         text += (
-            " (a package or module this object's class needs is not importable where this server "
-            "runs; install it next to the server)"
+            f" (module {missing!r} is not installed where this server runs: install the package that "
+            "provides this class next to the server)"
+            if missing
+            else " (a module this object's class needs is not importable where this server runs)"
         )
     return text
 

@@ -104,9 +104,7 @@ def find_view(project: FeastProject, name: str) -> Any:
             f"read: {broken.error}"
         )
     others = [p for p, other in project.registry.projects.items() if name.strip() in other.views]
-    hint = (
-        f"It is defined in project {', '.join(scalar(o) for o in others)}: pass project=." if others else ""
-    )
+    hint = f"It is defined in project {scalar(others[0])}: pass project={others[0]!r}." if others else ""
     raise not_found("feature view", name, project.views, hint or "List them with feast_list_feature_views.")
 
 
