@@ -57,7 +57,7 @@ def _operation_line(op: Operation) -> str:
     if op.interval:
         line += f" {scalar(op.interval)}"
     if op.versions:
-        line += "; versions: " + ", ".join(op.versions)  # composed from escaped names
+        line += "; versions: " + " | ".join(op.versions)  # composed from escaped names
     if op.logged:
         line += "; logged: " + "; ".join(f"{k} {scalar(v)}" for k, v in op.logged.items())
     return line
