@@ -107,6 +107,30 @@ async def test_features_per_model_version_as_seeded(mcp_client, seeded):
 
 @pytest.mark.slow
 @pytest.mark.anyio
+async def test_runs_carry_feasts_own_tags(mcp_client, seeded):
+    """The seeder reads each run's features through Feast with its MLflow integration on: the
+    feast.* tags are Feast's, naming the service and the run's own refs."""
+    _, report, _ = seeded
+    run = report.run("champion")
+    data, _ = await ok(mcp_client, "mlflow_get_run_features", run_id=run.run_id)
+    assert data["feast_retrieval"]["feature_service"] == "game_winner_v1"
+    assert data["feast_retrieval"]["retrieval_type"] == "historical"
+    assert data["feast_retrieval"]["entity_df_columns"] == "game_id,event_timestamp,home_team_won"
+    from mlflow.tracking import MlflowClient
+
+    url = seeded[0]
+    tags = MlflowClient(tracking_uri=url, registry_uri=url).get_run(report.run("misaligned").run_id).data.tags
+    refs = tags["feast.feature_refs"].split(",")  # Feast's: the ad-hoc column is no Feast feature
+    assert len(refs) == len(SPECS["misaligned"].features) - 1 and not any(MISSING_FEATURE in r for r in refs)
+    align, _ = await ok(mcp_client, "check_feature_alignment", run_or_model=run.run_id)
+    assert (
+        align["feature_service"]["name"] == "game_winner_v1"
+        and align["feature_service"]["tagged_on"] == "run"
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.anyio
 async def test_registry_stages_aliases_and_conflict(mcp_client, seeded):
     _, report, _ = seeded
     data, _ = await ok(mcp_client, "mlflow_get_registered_model", model_name=MODEL_NAME)
@@ -226,6 +250,52 @@ def test_demo_once_prints_answers_mlflow_confirms(seeded):
     after = out.split("== Start-up phases", 1)[1]
     assert "--once: stopping MLflow and the MCP server and exiting" in after
     assert "http://" not in after and '"mcpServers"' not in out and "ready in" not in out
+
+
+@pytest.mark.slow
+def test_demo_serves_the_feast_ui_beside_the_mlflow_ui(seeded, tmp_path):
+    """`mlflow-feast-mcp demo` (serving, not --once) starts `feast ui` over the demo's repo; its
+    wanted port is taken here, so it says which one it uses instead, and prints it with the others."""
+    import socket
+    import time
+
+    import httpx
+
+    _, report, workdir = seeded
+    ports = [processes.free_port() for _ in range(3)]
+    exe = Path(sys.executable).with_name("mlflow-feast-mcp")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "mlflow_feast_mcp"]
+    cmd += ["demo", "--small", "--dir", str(workdir), "--mlflow-port", str(ports[0])]
+    cmd += ["--mcp-port", str(ports[1]), "--feast-ui-port", str(ports[2])]
+    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "FEAST_REPO_PATH")}
+    log = tmp_path / "demo.out"
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", ports[2]))
+        busy.listen()
+        proc = processes.start_process(cmd, log=log, env=env)
+        try:
+            deadline = time.monotonic() + 240
+            while "serving until Ctrl-C" not in log.read_text() and time.monotonic() < deadline:
+                assert proc.poll() is None, log.read_text()[-3000:]
+                time.sleep(0.5)
+            out = log.read_text()
+            assert f"! port {ports[2]} (feast-ui) is in use: using " in out, out[-3000:]
+            url = re.search(r"^Feast UI: (http://127\.0\.0\.1:\d+) \(projects: nba_analytics\)$", out, re.M)
+            assert url, out[-3000:]
+            ready = next(line for line in out.splitlines() if line.startswith("ready in"))
+            assert f"MLflow UI http://127.0.0.1:{ports[0]} | Feast UI {url[1]} | MCP" in ready
+            with httpx.Client(timeout=10, trust_env=False) as http:
+                listed = http.get(f"{url[1]}/projects-list.json").json()
+                views = http.get(f"{url[1]}/api/v1/feature_views", params={"project": "nba_analytics"}).json()
+            assert [p["id"] for p in listed["projects"]] == ["nba_analytics"]
+            assert {"game_features", "game_momentum_features"} <= {
+                v["spec"]["name"] for v in views["featureViews"]
+            }
+        finally:
+            processes.stop_process(proc)
+    ui_port = int(url[1].rsplit(":", 1)[1])
+    assert processes.port_is_free(ui_port), "the Feast UI outlived the demo"
+    assert Path(report.feast_repo, "feature_store.yaml").read_text().count(f"127.0.0.1:{ports[0]}") == 1
 
 
 @pytest.mark.slow

@@ -15,7 +15,7 @@ CATALOGUE = {
     "mlflow_list_experiments", "mlflow_search_runs", "mlflow_get_run", "mlflow_get_run_features",
     "mlflow_compare_runs", "mlflow_get_metric_history", "mlflow_list_artifacts", "mlflow_read_artifact",
     "mlflow_list_registered_models", "mlflow_get_registered_model", "mlflow_get_model_version",
-    "feast_list_feature_views", "feast_describe_feature_view", "feast_list_entities", "feast_list_data_sources",
+    "feast_list_projects", "feast_list_feature_views", "feast_describe_feature_view", "feast_list_entities", "feast_list_data_sources",
     "feast_list_feature_services", "feast_get_feature_view_history", "check_feature_alignment",
     "validate_training_run", "mlflow_search_logged_models",
 }  # fmt: skip
@@ -61,8 +61,19 @@ async def test_tool_schemas_match_snapshot(tools):
 
 
 async def test_tool_definitions_stay_small(tools):
-    size = len(json.dumps([t.model_dump(mode="json", exclude_none=True) for t in tools]))
+    """tools/list as sent (compact JSON), and the part a model reads: names, descriptions and input
+    schemas."""
+    size = len(
+        json.dumps([t.model_dump(mode="json", exclude_none=True) for t in tools], separators=(",", ":"))
+    )
+    visible = len(
+        json.dumps(
+            [{"name": t.name, "description": t.description, "input_schema": t.input_schema} for t in tools],
+            separators=(",", ":"),
+        )
+    )
     assert size < 60_000, f"tools/list is {size} chars"
+    assert visible < 18_000, f"the model-visible definitions are {visible} chars"
 
 
 async def test_descriptions_and_instructions_fit_what_claude_code_keeps(tmp_path, tools):

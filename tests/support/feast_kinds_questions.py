@@ -1,8 +1,7 @@
 """The issue-12 questions on the kinds world, as tool calls, with the answer sizes a note reports.
 
 `await measure(client, world)` calls each tool through a real MCP client and returns one row per call
-(question, tool, arguments, is_error, text and structured sizes, text). The calls are today's tools;
-change them as the tools grow."""
+(question, tool, arguments, is_error, text and structured sizes, text)."""
 
 from __future__ import annotations
 
@@ -29,22 +28,28 @@ def question_calls(world: KindsWorld) -> list[tuple[str, str, dict[str, Any]]]:
     return [
         ("which views exist and how is each fed?", "feast_list_feature_views", {}),
         ("which views exist and how is each fed?", "feast_list_data_sources", {}),
+        ("which views exist and how is each fed?", "feast_list_projects", {}),
         (
             "what does the on-demand view need at request time?",
             "feast_describe_feature_view",
             {"name": "checkout_features"},
         ),
         (
-            "is the champion aligned with Feast?",
+            "is the champion aligned with Feast as it was when it trained, and as it is now?",
             "check_feature_alignment",
             {"run_or_model": f"{MODEL}@champion"},
         ),
-        ("is the champion aligned with Feast?", "validate_training_run", {"run_id": run}),
         (
-            "when was the repo last applied and what changed?",
-            "mlflow_search_runs",
-            {"experiment": "retail-feast-ops"},
+            "is the champion aligned with Feast as it was when it trained, and as it is now?",
+            "validate_training_run",
+            {"run_id": run},
         ),
+        (
+            "is the champion aligned with Feast as it was when it trained, and as it is now?",
+            "check_feature_alignment",
+            {"run_or_model": world.marketing_run_id},
+        ),
+        ("when was the repo last applied and what changed?", "feast_get_feature_view_history", {}),
         (
             "when was the repo last applied and what changed?",
             "feast_get_feature_view_history",

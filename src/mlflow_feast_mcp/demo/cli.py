@@ -16,7 +16,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         help="seed a real NBA training history, start MLflow + the MCP server, answer the seed's questions",
         description=(
             "Seeds a local MLflow store and Feast repo with a real NBA game-winner training history "
-            "(first run only), starts `mlflow server` (UI) and the MCP server on streamable HTTP, asks "
+            "(first run only), starts `mlflow server` (UI), `feast ui` and the MCP server on streamable HTTP, asks "
             "the seed's questions through an MCP client and prints the answers and how to connect."
         ),
     )
@@ -25,6 +25,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--small", action="store_true", help="fewer estimators: seeds faster (tests, CI)")
     p.add_argument("--mlflow-port", type=int, default=5000, help="MLflow UI/API port (default 5000)")
     p.add_argument("--mcp-port", type=int, default=8000, help="MCP streamable HTTP port (default 8000)")
+    p.add_argument("--feast-ui-port", type=int, default=8080, help="Feast UI port (default 8080)")
+    p.add_argument("--no-feast-ui", dest="feast_ui", action="store_false", help="do not start `feast ui`")
     p.add_argument("--once", action="store_true", help="exit after printing the answers (tests, CI)")
     p.set_defaults(handler=_run)
     return p

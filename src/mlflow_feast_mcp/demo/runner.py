@@ -1,5 +1,5 @@
-"""`mlflow-feast-mcp demo`: seed (or reuse) the NBA world, start a real MLflow server and the MCP
-server on streamable HTTP, answer the seed's questions live through an MCP client, print how to
+"""`mlflow-feast-mcp demo`: seed (or reuse) the NBA world, start a real MLflow server, Feast's UI
+(`feast ui`) and the MCP server on streamable HTTP, answer the seed's questions live through an MCP client, print how to
 connect, and serve until Ctrl-C (or exit after the answers with --once).
 
 On a reused seed the MCP server starts (and Feast loads) while `mlflow server` boots, so a restart
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from . import processes, seeder
+from .feast_ui import FeastUi, describe
 from .questions import QUESTIONS
 
 PORT_SCAN = 50
@@ -285,6 +286,32 @@ def _start(
     return mlflow_proc, mcp_thread, mlflow_url, Path(report.feast_repo)
 
 
+def _start_feast_ui(feast_repo: Path, workdir: Path, args: argparse.Namespace, *urls: str) -> FeastUi | None:
+    """`feast ui` over the demo's repo on the next free port from --feast-ui-port (not awaited); the
+    repo's Feast MLflow integration pointed at this MLflow (`urls[0]`) first."""
+    if args.once or not getattr(args, "feast_ui", True):
+        return None
+    seeder.enable_feast_mlflow(feast_repo, urls[0])  # this MLflow (a reused seed may have had another port)
+    taken = {int(u.rsplit(":", 1)[1].split("/")[0]) for u in urls}
+    port = _pick_port(getattr(args, "feast_ui_port", 8080), "feast-ui", taken=taken)
+    _say(f"starting the Feast UI (feast ui) on http://127.0.0.1:{port} (log: {workdir / 'feast-ui.log'}) ...")
+    return FeastUi(feast_repo, port, workdir / "feast-ui.log")
+
+
+def _feast_ui_ready(feast_ui: FeastUi | None, began: float, phases: Phases) -> str | None:
+    """Wait for the Feast UI and say where it is; a UI that does not come up is reported, not fatal."""
+    if feast_ui is None:
+        return None
+    try:
+        projects = feast_ui.wait()
+    except RuntimeError as exc:
+        _say(f"! {exc}")
+        return None
+    phases.done("Feast UI start (to /health)", began)
+    _say(describe(feast_ui.url, projects))
+    return feast_ui.url
+
+
 def _start_mcp(mlflow_url: str, feast_repo: Path, port: int, phases: Phases) -> McpHttpThread:
     began = phases.now()
     thread = McpHttpThread(mlflow_url, feast_repo, port)
@@ -300,6 +327,7 @@ def run(args: argparse.Namespace) -> int:
     _section(f"mlflow-feast-mcp demo in {workdir}")
     mlflow_proc: subprocess.Popen | None = None
     mcp_thread: McpHttpThread | None = None
+    feast_ui: FeastUi | None = None
 
     def _terminate(signum: int, _frame: Any) -> None:
         raise KeyboardInterrupt
@@ -307,12 +335,15 @@ def run(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         mlflow_proc, mcp_thread, mlflow_url, feast_repo = _start(workdir, args, phases)
+        ui_began = phases.now()  # it boots while the questions run
+        feast_ui = _start_feast_ui(feast_repo, workdir, args, mlflow_url, mcp_thread.url)
         _section("The seed's questions, answered live through an MCP client")
         import anyio
 
         began = phases.now()
         errors = anyio.run(ask_questions, mcp_thread.url)
         phases.done(f"{len(QUESTIONS)} questions through MCP", began)
+        feast_ui_url = _feast_ui_ready(feast_ui, ui_began, phases)
         _section("Start-up phases")
         _say(phases.table())
         _say("phases: " + json.dumps(phases.as_dict()))
@@ -323,12 +354,15 @@ def run(args: argparse.Namespace) -> int:
         _section("Connect your agent")
         _say(connect_instructions(mlflow_url, mcp_thread.url, feast_repo))
         _say()
-        _say(f"ready in {phases.now():.0f}s: MLflow UI {mlflow_url} | MCP {mcp_thread.url}")
+        feast_part = f" | Feast UI {feast_ui_url}" if feast_ui_url else ""
+        _say(f"ready in {phases.now():.0f}s: MLflow UI {mlflow_url}{feast_part} | MCP {mcp_thread.url}")
         return _serve_until_interrupted(mlflow_proc, mcp_thread)
     except KeyboardInterrupt:
         _say("\nstopping ...")
         return 0
     finally:
+        if feast_ui is not None:
+            feast_ui.stop()
         if mcp_thread is not None:
             mcp_thread.stop()
         processes.stop_process(mlflow_proc)

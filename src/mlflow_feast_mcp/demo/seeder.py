@@ -3,7 +3,10 @@ history of scikit-learn models logged to MLflow the way the seed's training does
 
 ``seed(workdir, tracking_uri)`` copies ``feature_repo/`` into ``workdir/feature_repo``, generates the
 deterministic NBA data there, runs ``feast apply``, reads the training frame point in time with
-``get_historical_features`` (labels.parquet as the entity dataframe), then trains and logs:
+``get_historical_features`` (labels.parquet as the entity dataframe), turns Feast's MLflow
+integration on in the copy (``mlflow: enabled`` with this MLflow), then trains and logs each run
+on the features it reads through Feast inside the run, so Feast itself tags it
+(``feast.feature_refs``, ``feast.feature_service``, ``feast.entity_df_*``):
 
 ====  ======================  ===================  =============  ================================
  #    run name                algorithm            model_version  registry
@@ -435,11 +438,16 @@ def _split(frame: Any, train_mask: Any, features: list[str]) -> _Split:
     )
 
 
-def _run_tags(spec: RunSpec, features: list[str]) -> dict[str, str]:
+def _feast_refs(features: list[str]) -> list[str]:
+    """The Feast refs of a run's features (MISSING_FEATURE has none: it is not in Feast)."""
     view_of = {f: "game_features" for f in nba_data.GAME_FEATURES} | {
         f: "game_momentum_features" for f in nba_data.MOMENTUM_FEATURES
     }
-    refs = [f"{view_of[f]}:{f}" for f in features if f in view_of]
+    return [f"{view_of[f]}:{f}" for f in features if f in view_of]
+
+
+def _run_tags(spec: RunSpec, features: list[str]) -> dict[str, str]:
+    """The seed's own tags; the feast.* tags are Feast's, set when the run reads its features."""
     return {
         "mlflow.runName": spec.run_name,
         "mlflow.note.content": spec.description,
@@ -447,8 +455,6 @@ def _run_tags(spec: RunSpec, features: list[str]) -> dict[str, str]:
         "mlflow.source.type": "LOCAL",
         "mlflow.user": "dagster",
         "model_type": spec.algorithm,
-        "feast.feature_service": FEATURE_SERVICE,
-        "feast.feature_refs": ",".join(refs),
         "training_data": f"{nba_data.GAME_FEATURES_TABLE} + {nba_data.MOMENTUM_FEATURES_TABLE}",
     }
 
@@ -600,6 +606,31 @@ def _log_run_artifacts(
         client.log_artifacts(run_id, str(tmpdir / "model"), "model")
 
 
+def enable_feast_mlflow(repo: Path, tracking_uri: str) -> None:
+    """Turn Feast's MLflow integration on in the demo's copy of feature_repo, against this MLflow."""
+    yaml_file = Path(repo) / "feature_store.yaml"
+    head = yaml_file.read_text().split("\nmlflow:\n", 1)[0]
+    yaml_file.write_text(
+        f"{head}\n# this copy: on, against the demo's MLflow (mlflow-feast-mcp demo)\nmlflow:\n"
+        f"  enabled: true\n  tracking_uri: {tracking_uri}\n  auto_log: true\n  log_operations: true\n"
+    )
+
+
+def _read_through_feast(store: Any, run_id: str, features: list[str], frame: Any) -> Any:
+    """The run's features read point in time through Feast while the run is active, so Feast's MLflow
+    integration tags it; rows in the frame's order, the ad-hoc MISSING_FEATURE column from it."""
+    import mlflow
+
+    keys = [nba_data.TIMESTAMP_FIELD, nba_data.ENTITY_KEY]
+    entity_df = frame[[nba_data.ENTITY_KEY, nba_data.TIMESTAMP_FIELD, nba_data.LABEL]]
+    with _quiet(), mlflow.start_run(run_id=run_id):
+        read = store.get_historical_features(entity_df=entity_df, features=_feast_refs(features)).to_df()
+    read = read.sort_values(keys).reset_index(drop=True).fillna(0)
+    if MISSING_FEATURE in features:
+        read[MISSING_FEATURE] = frame[MISSING_FEATURE].to_numpy()
+    return read
+
+
 def _train_and_log(
     client: Any,
     experiment_id: str,
@@ -608,17 +639,19 @@ def _train_and_log(
     train_mask: Any,
     small: bool,
     pip_requirements: list[str],
+    store: Any,
 ) -> SeededRun:
-    """One run of the history: created, trained (or failed), logged, its model logged, ended."""
+    """One run of the history: created, its features read through Feast, trained (or failed),
+    logged, its model logged, ended."""
     import mlflow
     import mlflow.sklearn
 
     features = list(spec.features)
-    split = _split(frame, train_mask, features)
     model, hp = _make_model(spec, small)
     run_id = client.create_run(
         experiment_id, run_name=spec.run_name, tags=_run_tags(spec, features)
     ).info.run_id
+    split = _split(_read_through_feast(store, run_id, features, frame), train_mask, features)
     params = _run_params(spec, hp, features)
     if spec.fail:
         return _log_failed_fit(client, run_id, spec, model, split, params)
@@ -768,6 +801,7 @@ def _train_runs(
     small: bool,
     progress: Callable[[str], None],
     timings: dict[str, float],
+    store: Any,
 ) -> list[SeededRun]:
     """Step 3b: every run of RUNS, in order, timed."""
     import mlflow
@@ -780,7 +814,9 @@ def _train_runs(
         t = time.monotonic()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = _train_and_log(client, experiment_id, spec, frame, train_mask, small, pip_requirements)
+            result = _train_and_log(
+                client, experiment_id, spec, frame, train_mask, small, pip_requirements, store
+            )
         runs.append(result)
         took = time.monotonic() - t
         timings[f"run_{spec.role}_s"] = round(took, 1)
@@ -851,8 +887,12 @@ def _seed(
     if mlflow_ready is not None:
         mlflow_ready()
     client, experiment_id = _open_experiment(workdir, tracking_uri)
+    enable_feast_mlflow(repo, tracking_uri)
+    from feast import FeatureStore
+
+    store = FeatureStore(repo_path=str(repo))  # its MLflow integration tags each run's reads
     runs = _train_runs(
-        client, experiment_id, frame, train_mask, small=small, progress=progress, timings=timings
+        client, experiment_id, frame, train_mask, small=small, progress=progress, timings=timings, store=store
     )
 
     t2 = time.monotonic()

@@ -587,6 +587,11 @@ def source_timestamp_field(o: Oracle, source: str) -> str:
 
 
 @answer
+def feast_projects(o: Oracle) -> list[str]:
+    return sorted(p.name for p in o.store.list_projects())
+
+
+@answer
 def feature_services(o: Oracle) -> list[str]:
     return [s.name for s in o.store.list_feature_services()]
 

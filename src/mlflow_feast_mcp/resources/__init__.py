@@ -148,7 +148,7 @@ async def feast_feature_view(name: str, ctx: Context) -> str:
     deps = from_context(ctx)
 
     async def read() -> str:
-        detail = describe_feature_view(await deps.feast(), name)
+        detail = describe_feature_view((await deps.feast()).select(None), name)
         fields = [f.model_dump(exclude_none=True) for f in detail.fields]
         text = render(detail.model_copy(update={"fields": []}))
         text += f"\nfields ({len(fields)}):\n" + "\n".join(table(fields, "  "))

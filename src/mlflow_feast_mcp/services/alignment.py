@@ -5,7 +5,9 @@ Each feature a run recorded, plain (`home_win_pct_l10`) or as a Feast ref
 defines it, or `missing` with the closest Feast names (a rename shows up that way). The views a run
 drew on are the "relevant" ones; their features the run did not use are listed. Where the run
 recorded types (features.json with dtypes, a logged dataset's colspec), they are compared with
-Feast's. A run with no feature record gets the verdict UNKNOWN, never a guess."""
+Feast's. A run with no feature record gets the verdict UNKNOWN, never a guess. The context (which
+project, the feature service, the view versions in force when the run trained) is added by
+`feast_alignment`."""
 
 from __future__ import annotations
 
@@ -56,12 +58,12 @@ def feast_dtype_of(recorded: str) -> str | None:
 
 
 class FeatureMapping(BaseModel):
-    feature: str = Field(description="as the run recorded it (plain name or 'view:feature')")
+    feature: str
     status: Literal["found", "missing"]
-    view: str | None = Field(None, description="the Feast view that defines it")
+    view: str | None = None
     feast_dtype: str | None = None
-    run_dtype: str | None = Field(None, description="the type the run recorded, if any")
-    also_in: list[str] = Field([], description="other views defining the same name")
+    run_dtype: str | None = None
+    also_in: list[str] = []
     closest: list[str] = Field([], description="for missing features: the most similar Feast features")
     note: str | None = None
 
@@ -74,19 +76,41 @@ class DtypeMismatch(BaseModel):
     feast_dtype: str
 
 
+class ServiceCheck(BaseModel):
+    # the feature service a run or model version names (Feast's feast.feature_service tag)
+    name: str
+    tagged_on: str = Field(description="'model version' or 'run'")
+    feature_count: int | None = None
+    not_trained: list[str] = []
+    not_in_service: list[str] = []
+    note: str | None = None
+
+
+class AsTrained(BaseModel):
+    # the run's features against the view versions in force when it started
+    status: Status
+    verdict: str
+    started: str
+    versions: dict[str, str] = {}
+    changes: list[str] = Field([], description="since then, e.g. 'v0 -> v1 retyped ...'")
+
+
 class AlignmentReport(Answer):
-    verdict: str = Field(description="one line: ALIGNED / MISALIGNED / UNKNOWN and why")
+    verdict: str
     status: Status
     run_id: str
     run_name: str | None = None
-    model_version: str | None = Field(None, description="'name vN' when checked through a model reference")
-    feature_source: str = Field(description="where the run's feature list was read from")
+    model_version: str | None = None
+    feature_source: str
+    project: str | None = None
     feature_count: int
-    by_view: dict[str, int] = Field({}, description="view -> training features it defines")
+    by_view: dict[str, int] = {}
     missing: list[str] = []
     dtype_mismatches: list[DtypeMismatch] = []
     unused: dict[str, list[str]] = Field({}, description="features of the relevant views the run did not use")
     features: list[FeatureMapping] = []
+    feature_service: ServiceCheck | None = None
+    as_trained: AsTrained | None = None
     notes: list[str] = []
 
     def render_text(self) -> str:
@@ -94,9 +118,11 @@ class AlignmentReport(Answer):
         subject = f"run {self.run_name or '-'} ({self.run_id})"
         if self.model_version:
             subject = f"{self.model_version} <- {subject}"
+        where = f" in project {scalar(self.project)}" if self.project else ""
         lines = [
             self.verdict,
-            f"checked: {subject}; {self.feature_count} features from {self.feature_source}",
+            *self._context_lines(),
+            f"checked: {subject}; {self.feature_count} features from {self.feature_source}{where}",
         ]
         grouped: dict[str, list[str]] = {}
         for m in self.features:
@@ -120,8 +146,26 @@ class AlignmentReport(Answer):
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
 
+    def _context_lines(self) -> list[str]:
+        lines = []
+        then = self.as_trained
+        if then is not None:
+            lines.append(f"as trained ({then.started}): {then.verdict}")
+            lines += [f"since training: {change}" for change in then.changes]  # names escaped when composed
+        svc = self.feature_service
+        if svc is not None:
+            head = f"feature service {scalar(svc.name)} (tagged on the {svc.tagged_on})"
+            if svc.feature_count is not None:
+                head += f": {svc.feature_count} features today"
+            if svc.not_trained:
+                head += f"; not trained on: {short_list([scalar(f) for f in svc.not_trained])}"
+            if svc.not_in_service:
+                head += f"; not in the service: {short_list([scalar(f) for f in svc.not_in_service])}"
+            lines.append(head + (f"; {svc.note}" if svc.note else ""))
+        return lines
 
-def _split_ref(feature: str, views: dict[str, dict[str, str]]) -> tuple[str | None, str]:
+
+def split_ref(feature: str, views: dict[str, dict[str, str]]) -> tuple[str | None, str]:
     """`view:feature` -> (view, feature) when it looks like a Feast ref; plain names -> (None, name)."""
     if ":" in feature:
         view, name = feature.split(":", 1)
@@ -130,7 +174,7 @@ def _split_ref(feature: str, views: dict[str, dict[str, str]]) -> tuple[str | No
     return None, feature
 
 
-def _short_list(names: list[str], limit: int = 10) -> str:
+def short_list(names: list[str], limit: int = 10) -> str:
     head = ", ".join(names[:limit])
     return head + (f" (+{len(names) - limit} more)" if len(names) > limit else "")
 
@@ -143,7 +187,7 @@ def map_feature(
 ) -> FeatureMapping:
     """One training feature (plain or 'view:feature') looked up in Feast: where it is defined, or
     why it is missing and the closest Feast names."""
-    view, name = _split_ref(raw, view_features)
+    view, name = split_ref(raw, view_features)
     locations = index.get(name, [])
     mapping = FeatureMapping(feature=raw, status="missing", run_dtype=run_dtype)
     if view is not None and view in view_features and name in view_features[view]:
@@ -196,17 +240,17 @@ def verdict_of(
 ) -> tuple[Status, str]:
     if missing:
         names = [scalar(m.feature) for m in missing]
-        verdict = f"MISALIGNED: {len(missing)} of {total} features missing from Feast: {_short_list(names)}"
+        verdict = f"MISALIGNED: {len(missing)} of {total} features missing from Feast: {short_list(names)}"
         renamed = [f"{m.feature} -> {m.closest[0]}?" for m in missing if m.closest]
         if renamed:
-            verdict += f" (closest: {_short_list(renamed, 5)})"
+            verdict += f" (closest: {short_list(renamed, 5)})"
         if mismatches:
             verdict += f"; {len(mismatches)} dtype mismatch(es)"
         return "MISALIGNED", verdict
     if mismatches:
         return "MISALIGNED", (
             f"MISALIGNED: all {total} features are defined in Feast but {len(mismatches)} differ in type: "
-            + _short_list([f"{d.feature} ({d.run_dtype} vs {d.feast_dtype})" for d in mismatches], 5)
+            + short_list([f"{d.feature} ({d.run_dtype} vs {d.feast_dtype})" for d in mismatches], 5)
         )
     counts = ", ".join(f"{v} {n}" for v, n in by_view.items())
     return "ALIGNED", f"ALIGNED: all {total} features are defined in Feast ({counts})"
@@ -217,8 +261,11 @@ def check_alignment(
     index: dict[str, list[FeatureLocation]],
     view_features: dict[str, dict[str, str]],
     model_version: str | None = None,
+    trained_dtypes: dict[str, str] | None = None,
 ) -> AlignmentReport:
-    """Map `run`'s features onto the Feast registry summarised by `index` and `view_features`."""
+    """Map `run`'s features onto the Feast registry summarised by `index` and `view_features`;
+    `trained_dtypes` (feature -> Feast type of the version in force at training) stand in for the
+    types a run did not record."""
     base = {
         "run_id": run.run_id,
         "run_name": run.run_name,
@@ -236,12 +283,10 @@ def check_alignment(
             **base,
         )
     recorded = run.feature_refs if len(run.feature_refs) == len(run.features) else run.features
+    dtypes = run.dtypes or trained_dtypes or {}
     mappings = [
         map_feature(
-            raw,
-            run.dtypes.get(raw) or run.dtypes.get(_split_ref(raw, view_features)[1]),
-            index,
-            view_features,
+            raw, dtypes.get(raw) or dtypes.get(split_ref(raw, view_features)[1]), index, view_features
         )
         for raw in recorded
     ]
@@ -251,7 +296,7 @@ def check_alignment(
     for m in found:
         by_view[m.view] = by_view.get(m.view, 0) + 1  # type: ignore[index]
     by_view = dict(sorted(by_view.items(), key=lambda kv: (-kv[1], kv[0])))
-    used = {(m.view, _split_ref(m.feature, view_features)[1]) for m in found}
+    used = {(m.view, split_ref(m.feature, view_features)[1]) for m in found}
     unused = {
         view: [f for f in view_features[view] if (view, f) not in used]
         for view in by_view
@@ -259,9 +304,11 @@ def check_alignment(
     }
     mismatches, untyped = dtype_mismatches(found)
     if untyped:
-        notes.append("recorded types with no Feast equivalent, not compared: " + _short_list(untyped))
+        notes.append("recorded types with no Feast equivalent, not compared: " + short_list(untyped))
     if run.dtypes and not mismatches and not untyped:
         notes.append("recorded dtypes match Feast")
+    elif not run.dtypes and trained_dtypes:
+        notes.append("dtypes compared as trained: the view versions in force when the run started")
     elif not run.dtypes:
         notes.append("the run recorded no feature types; dtypes were not compared")
     status, verdict = verdict_of(len(mappings), missing, mismatches, by_view)

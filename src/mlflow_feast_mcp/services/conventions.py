@@ -47,6 +47,7 @@ LABEL_NAMES = ("target", "label", "labels", "y", "class", "outcome", "is_target"
 
 # -- Feast's MLflow integration, and MLflow's own tags --------------------------------------------
 FEAST_FEATURE_REFS = "feast.feature_refs"
+FEAST_FEATURES_JSON = "feast_features.json"  # Feast's log_model writes it at the run's root
 FEAST_TAGS = (FEAST_FEATURE_REFS, "feast.feature_service", "feast.feature_views")
 PARENT_TAG = "mlflow.parentRunId"
 NOTE_TAG = "mlflow.note.content"

@@ -1,8 +1,10 @@
 """Which features a run trained on, and where that record came from, in order of trust:
 `training_artifacts/features.json`, the `features_part*` params, the inputs of the signature of the
-LoggedModel the run logged, Feast's `feast.feature_refs` tag, a logged dataset's schema. A label is
-never a feature: signature outputs and named targets are left out, and columns that may be labels
-are named. No record means no list: never a guess."""
+LoggedModel the run logged, Feast's own record (`feast_features.json`, then the `feast.feature_refs`
+tag), a logged dataset's schema. A label is never a feature: signature outputs and named targets are
+left out, and columns that may be labels are named. No record means no list: never a guess. The other
+`feast.*` tags Feast's MLflow integration sets (project, feature service, entity dataframe) are kept
+as `feast_retrieval`."""
 
 from __future__ import annotations
 
@@ -26,8 +28,19 @@ from .runs import fold_feature_parts, int_or_none, parse_top_features
 FEATURES_JSON = conv.FEATURES_JSON
 IMPORTANCES_JSON = conv.IMPORTANCES_JSON
 FeatureSource = Literal[
-    "features.json", "features_part params", "model signature", "feast tags", "dataset schema", "none"
+    "features.json",
+    "features_part params",
+    "model signature",
+    "feast_features.json",
+    "feast tags",
+    "dataset schema",
+    "none",
 ]
+# feast.* tags of Feast's MLflow integration shown as the run's retrieval (refs and views are lists)
+FEAST_RETRIEVAL_TAGS = (
+    "project", "feature_service", "retrieval_type", "entity_df_type", "entity_df_rows",
+    "entity_df_columns", "entity_df_query", "start_date", "end_date",
+)  # fmt: skip
 
 
 class RunFeatures(Answer):
@@ -46,6 +59,7 @@ class RunFeatures(Answer):
     model_id: str | None = Field(None, description="whose signature")
     labels: list[str] = Field([], description="left out")
     possible_labels: list[str] = []
+    feast_retrieval: dict[str, str] = Field({}, description="Feast's feast.* tags but the refs")
     notes: list[str] = []
 
     def render_text(self) -> str:
@@ -72,6 +86,10 @@ class RunFeatures(Answer):
             lines.append("feast refs: " + ", ".join(scalar(r) for r in self.feature_refs))
         if self.dtypes:
             lines.append("dtypes: " + ", ".join(f"{scalar(k)}={scalar(v)}" for k, v in self.dtypes.items()))
+        if self.feast_retrieval:
+            lines.append(
+                "feast retrieval: " + ", ".join(f"{k}={scalar(v)}" for k, v in self.feast_retrieval.items())
+            )
         if self.importances:
             ranked = sorted(self.importances.items(), key=lambda kv: -kv[1])
             lines.append(
@@ -188,6 +206,29 @@ async def signature_features(
     return None, None, None
 
 
+def feast_retrieval(tags: dict[str, str]) -> dict[str, str]:
+    return {k: tags[f"feast.{k}"][:1000] for k in FEAST_RETRIEVAL_TAGS if tags.get(f"feast.{k}")}
+
+
+async def _feast_record(
+    api: MlflowApi, run_id: str, tags: dict[str, str]
+) -> tuple[list[str], FeatureSource, list[str]]:
+    """Feast's own record of the refs a run retrieved: feast_features.json (written by Feast's
+    log_model, never cut), else the feast.feature_refs tag (cut near 5,000 characters)."""
+    if not tags.get(conv.FEAST_FEATURE_REFS):
+        return [], "none", []
+    try:
+        saved = await read_json_artifact(api, run_id, conv.FEAST_FEATURES_JSON)
+    except BackendUnavailable:
+        saved = None
+    if isinstance(saved, list) and saved and all(isinstance(r, str) for r in saved):
+        return [str(r) for r in saved], "feast_features.json", []
+    notes = []
+    if len(tags.get(conv.FEAST_FEATURE_REFS, "")) >= 4900:
+        notes.append("feast.feature_refs is near Feast's ~5,000-char tag cut; the list may be incomplete")
+    return _feast_refs(tags), "feast tags", notes
+
+
 async def run_features(api: MlflowApi, run: Run, model_id: str | None = None) -> RunFeatures:
     """The run's feature list by provenance; `model_id` (a version's source model) is the first
     LoggedModel whose signature is read."""
@@ -211,7 +252,8 @@ async def run_features(api: MlflowApi, run: Run, model_id: str | None = None) ->
     if not answer.features:
         answer.notes.append(
             "This run recorded no feature list: no training_artifacts/features.json, no features_part* "
-            "params, no logged model signature, no feast.feature_refs tag and no logged dataset schema."
+            "params, no logged model signature, no feast_features.json or feast.feature_refs tag and no "
+            "logged dataset schema."
         )
     if logged_count is not None and answer.features and logged_count != len(answer.features):
         answer.notes.append(
@@ -230,6 +272,7 @@ async def run_features(api: MlflowApi, run: Run, model_id: str | None = None) ->
     answer.importances = {k: round_number(v) for k, v in importances.items()}
     answer.feature_count = len(answer.features)
     answer.logged_feature_count = logged_count
+    answer.feast_retrieval = feast_retrieval(run.tags)
     return answer
 
 
@@ -262,16 +305,14 @@ async def _model_or_schema(
         answer.source, answer.model_id = "model signature", found
         answer.labels = [x for x in signature.output_names if x not in answer.features]
         return
-    if refs := _feast_refs(run.tags):
+    refs, source, notes = await _feast_record(api, run.run_id, run.tags)
+    if refs:
         answer.features, answer.source, answer.feature_refs = (
             [r.split(":", 1)[-1] for r in refs],
-            "feast tags",
+            source,
             refs,
         )
-        if len(run.tags.get(conv.FEAST_FEATURE_REFS, "")) >= 4900:
-            answer.notes.append(
-                "feast.feature_refs is near Feast's ~5,000-char tag cut; the list may be incomplete"
-            )
+        answer.notes += notes
         return
     pick = dataset_features(run, labels)
     if pick.names:

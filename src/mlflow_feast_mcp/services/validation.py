@@ -17,7 +17,6 @@ from ..core.budget import fit
 from ..core.formatting import clip, iso_from_ms, round_number
 from ..core.render import scalar
 from . import conventions as conv
-from .alignment import check_alignment
 from .artifacts import list_dir
 from .checks import LIST_LIMIT, Check, CheckStatus, Evidence
 from .checks import names as _names
@@ -30,7 +29,7 @@ from .convention_checks import (
     comparison_metric,
     previous_run,
 )
-from .feast_catalog import feature_index, view_features
+from .feast_alignment import align, freshness_check
 from .features import RunFeatures, run_features
 from .runs import FEATURE_PART, KEY_METRICS, RunSummary, metrics_of, summarize_run
 
@@ -169,7 +168,7 @@ def check_params(run: Run, features: RunFeatures) -> Check:
     evidence: dict[str, Evidence] = {p: clip(params[p], 200) for p in REQUIRED_PARAMS if p in params}
     evidence["features_part_params"] = _names(parts)
     evidence["feature_list_source"] = features.source
-    if features.source not in ("features.json", "features_part params"):
+    if features.source not in ("features.json", "features_part params", "feast_features.json"):
         missing.append("features (no features_part* params and no training_artifacts/features.json)")
     shown = ", ".join(
         f"{p}={scalar(clip(params[p], 40))}"
@@ -477,7 +476,7 @@ async def validate_run(
     *,
     default_experiment: str,
     default_model: str,
-    alignment: Check,
+    alignment: Check | list[Check],
     expected_model_version: str | None = None,
     expected_feature_count: int | None = None,
     expected_algorithm: str | None = None,
@@ -496,7 +495,7 @@ async def validate_run(
         await check_artifacts(api, run),
         check_feature_count(features),
         await check_registry(api, run_id, default_model),
-        alignment,
+        *(alignment if isinstance(alignment, list) else [alignment]),
         check_expectations(run, features, expected_model_version, expected_feature_count, expected_algorithm),
     ]
     changes: RunChanges | None = None
@@ -524,9 +523,16 @@ def skipped_alignment(reason: str) -> Check:
     return Check(name="alignment", status="skipped", summary=clip(reason, 400))
 
 
-def check_feast_alignment(features: RunFeatures, registry: Any) -> Check:
-    """The alignment service's verdict as a check: ALIGNED passes, MISALIGNED fails."""
-    report = check_alignment(features, feature_index(registry), view_features(registry))
+def check_feast_alignment(features: RunFeatures, registry: Any, run: Run) -> list[Check]:
+    """The alignment service's verdict as a check (ALIGNED passes, MISALIGNED fails), then the
+    freshness of the views read where the project materializes. Blocking: call from a thread."""
+    report = align(features, run, registry)
+    fresh = freshness_check(registry, report)
+    extra = [Check(name="freshness", status=fresh[0], summary=fresh[1], evidence=fresh[2])] if fresh else []
+    return [_alignment_check(report), *extra]
+
+
+def _alignment_check(report: Any) -> Check:
     evidence: dict[str, Evidence] = {
         "verdict": report.status,
         "feature_source": report.feature_source,
@@ -539,6 +545,8 @@ def check_feast_alignment(features: RunFeatures, registry: Any) -> Check:
             ]
         ),
     }
+    if report.as_trained is not None:
+        evidence["as_trained"] = report.as_trained.verdict
     status: CheckStatus = {"ALIGNED": "pass", "MISALIGNED": "fail"}.get(report.status, "skipped")
     return Check(name="alignment", status=status, summary=clip(report.verdict, 600), evidence=evidence)
 

@@ -1,5 +1,5 @@
-"""Feast: feature views (batch, on-demand, stream), entities, data sources, feature services and the
-version history of a view, read from the registry of the configured repo."""
+"""Feast: the projects of the registry and, per project, feature views of every kind, entities, data
+sources, feature services, a view's version history and the project's change log."""
 
 from __future__ import annotations
 
@@ -9,38 +9,50 @@ import anyio
 from mcp.types import CallToolResult
 from pydantic import Field
 
+from ..core.errors import DomainError
 from ..services.feast_catalog import (
     DataSourceList,
     EntityList,
     FeatureServiceList,
     FeatureViewAnswer,
-    FeatureViewHistory,
     FeatureViewList,
+    ProjectList,
     data_source_rows,
     describe_view_answer,
     entity_rows,
     feast_page,
     feature_service_rows,
-    feature_view_history,
     feature_view_rows,
     matches,
+    projects_page,
 )
+from ..services.feast_changes import change_log, ops_runs, registry_versions
+from ..services.feast_history import FeatureViewHistory, feature_view_history
 from .common import PageToken, ResponseFormat
 from .deps import Deps
 from .respond import respond
 
 ViewName = Annotated[
     str,
-    Field(
-        description="feature view name, e.g. 'game_features' (on-demand and stream views too)",
-        min_length=1,
-        max_length=300,
-    ),
+    Field(description="feature view name (any kind), e.g. 'game_features'", min_length=1, max_length=300),
 ]
 NameContains = Annotated[
     str | None, Field(description="case-insensitive part of the name, e.g. 'game'", max_length=200)
 ]
+Project = Annotated[
+    str | None,
+    Field(description="Feast project (default: the repo's), e.g. 'retail'", max_length=200),
+]
 PageSize = Annotated[int, Field(ge=1, le=500, description="items per page, e.g. 50")]
+
+
+async def feast_list_projects(
+    page_size: PageSize = 100, page_token: PageToken = None, *, deps: Deps
+) -> Annotated[CallToolResult, ProjectList]:
+    """Projects of the Feast registry (a shared SQL registry holds several), which is the default,
+    view and service counts, last update. Every Feast tool takes `project`."""
+    registry = await deps.feast()
+    return respond(projects_page(registry, page_size, page_token, deps.settings.response_budget))
 
 
 async def feast_list_feature_views(
@@ -51,23 +63,23 @@ async def feast_list_feature_views(
     response_format: ResponseFormat = "concise",
     page_size: PageSize = 100,
     page_token: PageToken = None,
+    project: Project = None,
     *,
     deps: Deps,
 ) -> Annotated[CallToolResult, FeatureViewList]:
-    """Feature views of the Feast repo (batch, on-demand and stream), sorted by name: kind, entities,
-    feature count, source, TTL, online flag and description ('detailed' adds owner and tags). Use
-    feast_describe_feature_view for the fields and their types."""
-    registry = await deps.feast()
+    """Feature views of every kind, by name: kind, entities, feature count, how each is fed (batch,
+    stream or push source; transformation), TTL, online flag ('detailed' adds last materialized,
+    owner, tags). Fields and settings: feast_describe_feature_view."""
+    feast = (await deps.feast()).select(project)
+    detailed = response_format == "detailed"
     rows = [
         r
-        for r in feature_view_rows(registry)
+        for r in feature_view_rows(feast, detailed)
         if matches(r.name, name_contains) and (not entity or entity.strip() in r.entities)
     ]
-    if response_format == "concise":
-        rows = [r.model_copy(update={"owner": None, "tags": {}}) for r in rows]
     page = feast_page(
         "feast_list_feature_views",
-        registry,
+        feast,
         rows,
         lambda items, **page: FeatureViewList(feature_views=items, **page),
         page_size,
@@ -85,26 +97,31 @@ async def feast_describe_feature_view(
     field_contains: Annotated[
         str | None, Field(description="only fields whose name contains this, e.g. 'elo'", max_length=200)
     ] = None,
+    project: Project = None,
     *,
     deps: Deps,
 ) -> Annotated[CallToolResult, FeatureViewAnswer]:
-    """One feature view in full: every field with its dtype and description, entities with join keys and
-    value types, the source (file path, table or query, timestamp field), TTL, online flag, owner, tags,
-    current version and created/updated times (UTC). Works for on-demand and stream views."""
-    registry = await deps.feast()
-    return respond(describe_view_answer(registry, name, field_contains, deps.settings.response_budget))
+    """One feature view in full: fields and dtypes, entities and join keys, sources (file, table,
+    query, push, Kafka/Kinesis), request sources and their fields, mode and transformation,
+    aggregations, TTL, last materialized, version, owner, tags, times (UTC)."""
+    feast = (await deps.feast()).select(project)
+    return respond(describe_view_answer(feast, name, field_contains, deps.settings.response_budget))
 
 
 async def feast_list_entities(
-    name_contains: NameContains = None, page_size: PageSize = 100, page_token: PageToken = None, *, deps: Deps
+    name_contains: NameContains = None,
+    page_size: PageSize = 100,
+    page_token: PageToken = None,
+    project: Project = None,
+    *,
+    deps: Deps,
 ) -> Annotated[CallToolResult, EntityList]:
-    """Entities of the Feast repo: join key, value type, description, owner, tags and the feature views
-    keyed by each."""
-    registry = await deps.feast()
-    rows = [r for r in entity_rows(registry) if matches(r.name, name_contains)]
+    """Entities: join key, value type, description, owner, tags and the feature views keyed by each."""
+    feast = (await deps.feast()).select(project)
+    rows = [r for r in entity_rows(feast) if matches(r.name, name_contains)]
     page = feast_page(
         "feast_list_entities",
-        registry,
+        feast,
         rows,
         lambda items, **page: EntityList(entities=items, **page),
         page_size,
@@ -116,15 +133,20 @@ async def feast_list_entities(
 
 
 async def feast_list_data_sources(
-    name_contains: NameContains = None, page_size: PageSize = 100, page_token: PageToken = None, *, deps: Deps
+    name_contains: NameContains = None,
+    page_size: PageSize = 100,
+    page_token: PageToken = None,
+    project: Project = None,
+    *,
+    deps: Deps,
 ) -> Annotated[CallToolResult, DataSourceList]:
-    """Data sources of the Feast repo and what they point at: type, file path (and whether it exists),
-    table or query, timestamp fields, description, tags, and the feature views reading each."""
-    registry = await deps.feast()
-    rows = [r for r in data_source_rows(registry) if matches(r.name or "", name_contains)]
+    """Data sources and what they point at: file (and whether it exists), table or query, push (its
+    batch source), request schema, Kafka/Kinesis topic and format; and the views reading each."""
+    feast = (await deps.feast()).select(project)
+    rows = [r for r in data_source_rows(feast) if matches(r.name or "", name_contains)]
     page = feast_page(
         "feast_list_data_sources",
-        registry,
+        feast,
         rows,
         lambda items, **page: DataSourceList(data_sources=items, **page),
         page_size,
@@ -136,15 +158,19 @@ async def feast_list_data_sources(
 
 
 async def feast_list_feature_services(
-    name_contains: NameContains = None, page_size: PageSize = 50, page_token: PageToken = None, *, deps: Deps
+    name_contains: NameContains = None,
+    page_size: PageSize = 50,
+    page_token: PageToken = None,
+    project: Project = None,
+    *,
+    deps: Deps,
 ) -> Annotated[CallToolResult, FeatureServiceList]:
-    """Feature services of the Feast repo: the views and features each bundles, description, owner and
-    tags."""
-    registry = await deps.feast()
-    rows = [r for r in feature_service_rows(registry) if matches(r.name, name_contains)]
+    """Feature services: the views and features each bundles, description, owner and tags."""
+    feast = (await deps.feast()).select(project)
+    rows = [r for r in feature_service_rows(feast) if matches(r.name, name_contains)]
     page = feast_page(
         "feast_list_feature_services",
-        registry,
+        feast,
         rows,
         lambda items, **page: FeatureServiceList(feature_services=items, **page),
         page_size,
@@ -156,17 +182,33 @@ async def feast_list_feature_services(
 
 
 async def feast_get_feature_view_history(
-    name: ViewName, *, deps: Deps
+    name: Annotated[
+        str | None,
+        Field(description="a view, e.g. 'game_features'; omit for the project's change log", max_length=300),
+    ] = None,
+    project: Project = None,
+    *,
+    deps: Deps,
 ) -> Annotated[CallToolResult, FeatureViewHistory]:
-    """The registry's version history of a feature view (v0, v1, ...), oldest first, and what changed
-    between consecutive versions: fields added, removed and retyped. `feast apply` records a new
-    version when the schema or source changes."""
-    registry = await deps.feast()
+    """A view's versions (v0, v1, ...) and what each changed: fields added, removed, retyped, sources.
+    Without `name`: the project's change log, newest first: each `feast apply` (when, view versions
+    it made) and materialization, joined with Feast's MLflow ops runs."""
+    feast = (await deps.feast()).select(project)
     budget = deps.settings.response_budget
-    return respond(await anyio.to_thread.run_sync(feature_view_history, registry, name, budget))
+    if name is not None and name.strip():
+        return respond(await anyio.to_thread.run_sync(feature_view_history, feast, name, budget))
+    versions = await anyio.to_thread.run_sync(registry_versions, feast)
+    try:
+        api = await deps.mlflow()
+    except DomainError as exc:
+        runs, notes = None, [f"MLflow unavailable, so Feast's ops runs were not read: {exc}"]
+    else:
+        runs, notes = await ops_runs(api, feast)
+    return respond(change_log(feast, versions, runs, notes, budget))
 
 
 TOOLS = (
+    feast_list_projects,
     feast_list_feature_views,
     feast_describe_feature_view,
     feast_list_entities,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import anyio
 from mcp.types import CallToolResult
 from pydantic import Field
 
@@ -60,7 +61,7 @@ async def validate_training_run(
     except DomainError as exc:
         alignment = skipped_alignment(f"Feast unavailable: {exc}")
     else:
-        alignment = check_feast_alignment(features, registry)
+        alignment = await anyio.to_thread.run_sync(check_feast_alignment, features, registry, run)
     report = await validate_run(
         api,
         run,
