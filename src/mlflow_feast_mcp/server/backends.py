@@ -18,6 +18,7 @@ from ..core.settings import Settings
 if TYPE_CHECKING:
     from ..backends.feast_registry import FeastRegistry
     from ..backends.mlflow_api import MlflowApi
+    from ..backends.predictions import PredictionsStore
 
 log = logging.getLogger(__name__)
 # seconds after start before the Feast registry loads in the background (env override for A/B runs)
@@ -34,6 +35,7 @@ class Backends:
         self._feast_lock = asyncio.Lock()
         self._started = False
         self._tasks: set[asyncio.Task] = set()
+        self._predictions: PredictionsStore | None = None
 
     def start(self) -> None:
         """Begin loading both backends in the background; safe to call more than once."""
@@ -101,6 +103,21 @@ class Backends:
                 self._feast_loaded_at = time.monotonic()
         return self._feast
 
+    async def predictions(self) -> PredictionsStore:
+        """The predictions table's read-only store; says how to configure it when it is not."""
+        from ..backends.predictions import HOW_TO_CONFIGURE, PredictionsStore
+
+        s = self.settings
+        if not s.predictions_uri:
+            raise BackendUnavailable(f"no predictions database is configured: {HOW_TO_CONFIGURE}.")
+        if self._predictions is None:
+            self._predictions = await anyio.to_thread.run_sync(
+                PredictionsStore, s.predictions_uri, s.predictions_table, s.mlflow_timeout
+            )
+        return self._predictions
+
     async def aclose(self) -> None:
         if self._mlflow is not None:
             await self._mlflow.aclose()
+        if self._predictions is not None:
+            self._predictions.close()

@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import alignment, artifacts, feast, registry, runs, validation
+from . import alignment, artifacts, feast, feast_online, predictions, registry, runs, validation
 
 TOOLSETS: dict[str, tuple[Callable[..., Any], ...]] = {
     "mlflow": runs.TOOLS + artifacts.TOOLS,
     "registry": registry.TOOLS,
-    "feast": feast.TOOLS,
+    "feast": feast.TOOLS + feast_online.TOOLS,
     "checks": alignment.TOOLS + validation.TOOLS,
+    "predictions": predictions.TOOLS,
 }
 
 

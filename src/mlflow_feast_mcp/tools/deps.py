@@ -1,4 +1,4 @@
-"""What the tools need from whoever serves them, as a protocol the tools own: the settings and the two
+"""What the tools need from whoever serves them, as a protocol the tools own: the settings and the
 backends. The server's lifespan yields an object that satisfies it; a tool asks for it with a `Deps`
 parameter, which the SDK fills from the request's lifespan context (a test may pass its own)."""
 
@@ -14,6 +14,7 @@ from ..core.settings import Settings
 if TYPE_CHECKING:
     from ..backends.feast_registry import FeastRegistry
     from ..backends.mlflow_api import MlflowApi
+    from ..backends.predictions import PredictionsStore
 
 
 class ToolDeps(Protocol):
@@ -22,6 +23,8 @@ class ToolDeps(Protocol):
     async def mlflow(self) -> MlflowApi: ...
 
     async def feast(self) -> FeastRegistry: ...
+
+    async def predictions(self) -> PredictionsStore: ...
 
 
 def from_context(ctx: Context) -> ToolDeps:
