@@ -10,6 +10,7 @@ from pydantic import Field
 from ..core.errors import DomainError
 from ..services.features import run_features
 from ..services.mlflow_lookup import resolve_run
+from ..services.predictions import predictions_step, skipped_predictions, with_check
 from ..services.validation import (
     ValidationReport,
     check_feast_alignment,
@@ -39,6 +40,9 @@ async def validate_training_run(
         bool,
         Field(description="also compare with the previous finished run: params, features, metric deltas"),
     ] = True,
+    check_predictions: Annotated[
+        bool, Field(description="also spot-check ml_dev.predictions (predictions_spot_check), e.g. true")
+    ] = False,
     *,
     deps: Deps,
 ) -> Annotated[CallToolResult, ValidationReport]:
@@ -48,7 +52,8 @@ async def validate_training_run(
     present and sane (accuracies in [0, 1], train not far above test, sample counts); artifacts
     training_artifacts/features.json and feature_importances.json; feature_count equals the feature
     list; a registry version made from the run; features aligned with Feast; optional expectations;
-    and what changed since the previous run. The first line is the verdict."""
+    and what changed since the previous run; optionally the predictions spot-check. The first line is
+    the verdict."""
     api, settings = await deps.mlflow(), deps.settings
     run = await resolve_run(api, run_id, settings.default_experiment)
     features = await run_features(api, run)
@@ -70,6 +75,14 @@ async def validate_training_run(
         compare_with_previous=compare_with_previous,
         features=features,
     )
+    if check_predictions:
+        try:
+            store = await deps.predictions()
+        except DomainError as exc:
+            step = skipped_predictions(f"predictions not checked: {exc}")
+        else:
+            step = await predictions_step(api, store, run, settings.default_model, settings.response_budget)
+        report = with_check(report, step)
     return respond(fit_report(report, settings.response_budget))
 
 
