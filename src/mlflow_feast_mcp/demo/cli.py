@@ -26,6 +26,11 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--mlflow-port", type=int, default=5000, help="MLflow UI/API port (default 5000)")
     p.add_argument("--mcp-port", type=int, default=8000, help="MCP streamable HTTP port (default 8000)")
     p.add_argument("--once", action="store_true", help="exit after printing the answers (tests, CI)")
+    p.add_argument(
+        "--predict",
+        action="store_true",
+        help="run generate_game_predictions again on a reused seed (appends a batch to ml_dev.predictions)",
+    )
     p.set_defaults(handler=_run)
     return p
 
