@@ -17,7 +17,7 @@ CATALOGUE = {
     "mlflow_list_registered_models", "mlflow_get_registered_model", "mlflow_get_model_version",
     "feast_list_feature_views", "feast_describe_feature_view", "feast_list_entities", "feast_list_data_sources",
     "feast_list_feature_services", "feast_get_feature_view_history", "check_feature_alignment",
-    "validate_training_run",
+    "validate_training_run", "feast_get_online_features", "predictions_spot_check",
 }  # fmt: skip
 
 
