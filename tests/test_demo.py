@@ -236,7 +236,7 @@ def test_demo_once_prints_answers_mlflow_confirms(seeded):
     } <= set(phases)
     assert phases["seed (reused)"] < 1.0 and phases["total"] > phases["MLflow server start (to /health)"]
     assert phases["predictions (reused)"] < 2.0  # a restart reads the table, it does not re-predict
-    q8 = out.split("Q8.")[1].split("== Start-up phases")[0]
+    q8 = " ".join(out.split("Q8.")[1].split("== Start-up phases")[0].split())
     assert "OK: the newest batch" in q8 and f"{rows} rows in 1 batch;" in q8, q8
     # --once says it exits and prints no URL or client entry that is about to die
     after = out.split("== Start-up phases", 1)[1]
