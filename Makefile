@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: demo test lint format install benchmark
+.PHONY: demo test lint format install benchmark fuzz
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,3 +32,7 @@ format: $(BIN)/.installed
 
 benchmark: $(BIN)/.installed
 	$(BIN)/python -m benchmarks $(ARGS)
+
+# the opt-in fuzz profile: 420 generated calls per tool (10,000+ in all), with a summary line
+fuzz: $(BIN)/.installed
+	MLFLOW_FEAST_MCP_FUZZ_EXAMPLES=420 $(BIN)/pytest -q -s tests/test_bad_input.py $(ARGS)

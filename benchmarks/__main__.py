@@ -28,6 +28,7 @@ from .bench_common import BUDGET, CHARS_PER_TOKEN, RESULTS, demo_store, load_ave
 
 SECTIONS = ("profile", "cold", "restart", "latency", "questions", "concurrency", "peers", "scale")
 TARGETS = {
+    "structured_vs_text": 1.25,
     "initialize_s": 1.0,
     "first_mlflow_s": 1.5,
     "warm_ratio": 2.0,
@@ -72,7 +73,9 @@ async def measure(store, args: argparse.Namespace, only: set[str]) -> dict[str, 
         out["latency"] = await bench_latency.run(store, n_warm)
     if "questions" in only:
         log("seed questions through this server (stdio) ...")
-        out["questions"] = await bench_questions.run_ours(store, stdio_params(store), repeats)
+        out["questions"], out["definitions"] = await bench_questions.run_ours(
+            store, stdio_params(store), repeats
+        )
         bench_questions.log_answers("mlflow-feast-mcp", out["questions"])
     if "concurrency" in only:
         log(f"HTTP concurrency {levels} x {per_client} calls ...")
@@ -171,23 +174,38 @@ def tables(data: dict[str, Any]) -> str:
                 f"{_f(row.get('ratio_stdio'))} | {_f(row.get('ratio_http'))} |")  # fmt: skip
         add("")
     if "questions" in r:
-        add("### Seed questions: calls, response size (text content the model reads) and latency")
+        add("### Seed questions: calls, what the model reads (text client / structured client) and latency")
         add("")
-        add("| question | mlflow-feast-mcp | kkruglik mlflow-mcp | MLflow built-in | ours / best peer |")
-        add("| --- | --- | --- | --- | --- |")
+        add(
+            "Text clients (Claude Desktop, Cursor) give the model the text content; structured clients "
+            "(Claude Code, VS Code) give it `JSON.stringify(structuredContent)` (the text when there is none)."
+        )
+        add("")
+        add(
+            "| question | mlflow-feast-mcp | kkruglik mlflow-mcp | MLflow built-in | "
+            "ours / best peer (text, structured) | our structured / our text |"
+        )
+        add("| --- | --- | --- | --- | --- | --- |")
         for qid, text in bench_questions.QUESTIONS.items():
             mine = r["questions"].get(qid, {})
             cells = [_answer_cell(mine)]
-            best = None
             for name in ("kkruglik", "builtin"):
                 a = peers.get(name, {}).get("questions", {}).get(qid)
                 cells.append(_answer_cell(a) if a else "not run")
-                if a and a.get("answerable") and a.get("holds_expected_facts"):
-                    best = a["chars"] if best is None else min(best, a["chars"])
-            ratio = (f"{mine['chars'] / best:.2f}" if best and mine.get("answerable") else
-                     "no peer answers")  # fmt: skip
-            add(f"| {text} | " + " | ".join(cells) + f" | {ratio} |")
+            best = _best_peer(peers, qid)
+            ratio = "no peer answers"
+            if best and mine.get("answerable"):
+                ratio = f"{mine['chars'] / best[0]:.2f}, {mine.get('structured_chars', 0) / best[1]:.2f}"
+            own = f"{mine['structured_chars'] / mine['chars']:.2f}" if mine.get("chars") else "-"
+            add(f"| {text} | " + " | ".join(cells) + f" | {ratio} | {own} |")
         add("")
+        d = r.get("definitions")
+        if d:
+            add(
+                f"- mlflow-feast-mcp: {d['tool_count']} tools, tools/list {d['tools_list_chars']:,} chars, of which "
+                f"the model reads {d['model_visible_chars']:,} (names, descriptions, input schemas); longest "
+                f"description {d['longest_description']} chars."
+            )
         extra = r["questions"].get("q4_with_compare")
         if extra and extra.get("answerable"):
             add(
@@ -196,7 +214,12 @@ def tables(data: dict[str, Any]) -> str:
         for name, label in (("kkruglik", "kkruglik mlflow-mcp"), ("builtin", "MLflow built-in")):
             p = peers.get(name, {})
             if "tool_count" in p:
-                add(f"- {label}: {p['tool_count']} tools, tools/list {p['tools_list_chars']:,} chars.")
+                visible = (
+                    f", model-visible {p['model_visible_chars']:,}" if "model_visible_chars" in p else ""
+                )
+                add(
+                    f"- {label}: {p['tool_count']} tools, tools/list {p['tools_list_chars']:,} chars{visible}."
+                )
         if "peers" in r and "versions" in peers:
             add(
                 f"- peers from `{peers['venv']}`: "
@@ -264,13 +287,27 @@ def _restart_table(restart: dict[str, Any]) -> list[str]:
     return out
 
 
+def _best_peer(peers: dict, qid: str) -> tuple[int, int] | None:
+    """The best peer's (text chars, structured chars) among those whose answer holds the facts."""
+    best: tuple[int, int] | None = None
+    for name in ("kkruglik", "builtin"):
+        a = peers.get(name, {}).get("questions", {}).get(qid)
+        if a and a.get("answerable") and a.get("holds_expected_facts"):
+            sizes = (a["chars"], a.get("structured_chars", a["chars"]))
+            best = sizes if best is None else (min(best[0], sizes[0]), min(best[1], sizes[1]))
+    return best
+
+
 def _answer_cell(a: dict | None) -> str:
     if not a:
         return "n/a"
     if not a.get("answerable"):
         return f"cannot answer ({a.get('reason')})"
     flag = "" if a.get("holds_expected_facts") else " (facts missing)"
-    return f"{a['calls']} calls, {a['chars']:,} ch (~{a['tokens']:,} tok), {a['latency_ms_p50']} ms{flag}"
+    if "structured_holds_expected_facts" in a and not a["structured_holds_expected_facts"]:
+        flag += " (facts missing from structured)"
+    structured = a.get("structured_chars", a["chars"])
+    return f"{a['calls']} calls, {a['chars']:,} / {structured:,} ch, {a['latency_ms_p50']} ms{flag}"
 
 
 def targets(r: dict[str, Any]) -> list[dict[str, str]]:
@@ -338,19 +375,20 @@ def targets(r: dict[str, Any]) -> list[dict[str, str]]:
         for qid, mine in qs.items():
             if qid not in bench_questions.QUESTIONS:
                 continue
-            best = None
-            for name in ("kkruglik", "builtin"):
-                a = peers.get(name, {}).get("questions", {}).get(qid)
-                if a and a.get("answerable") and a.get("holds_expected_facts"):
-                    best = a["chars"] if best is None else min(best, a["chars"])
+            best = _best_peer(peers, qid)
+            own = mine.get("structured_chars", 0) / mine["chars"] if mine.get("chars") else 0.0
+            structured_met = own <= TARGETS["structured_vs_text"]
             if best is None:
-                verdicts.append(f"{qid.split('_')[0]}: no peer answers")
+                verdicts.append(f"{qid.split('_')[0]}: no peer answers; structured/text {own:.2f}")
+                met &= structured_met
                 continue
-            ratio = mine["chars"] / best
-            met &= ratio <= TARGETS["tokens_vs_best_peer"]
-            verdicts.append(f"{qid.split('_')[0]}: {ratio:.2f}")
+            text_ratio, structured_ratio = mine["chars"] / best[0], mine.get("structured_chars", 0) / best[1]
+            met &= max(text_ratio, structured_ratio) <= TARGETS["tokens_vs_best_peer"] and structured_met
+            verdicts.append(
+                f"{qid.split('_')[0]}: {text_ratio:.2f} text, {structured_ratio:.2f} structured, own {own:.2f}"
+            )
         row(
-            "tokens per question <= 1/3 of best peer",
+            "per question, both client views <= 1/3 of best peer; structured <= 1.25x our text",
             "; ".join(verdicts),
             met if peers.get("kkruglik") else None,
         )

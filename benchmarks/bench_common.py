@@ -45,15 +45,40 @@ def text_of(result: Any) -> str:
     return "\n".join(getattr(block, "text", "") for block in result.content or [])
 
 
+def structured_view(result: Any) -> str:
+    """What a structured-reading client (Claude Code, VS Code) hands the model: the compact JSON of
+    structuredContent (JSON.stringify), or the text when there is none."""
+    if result.structured_content is None:
+        return text_of(result)
+    return json.dumps(result.structured_content, ensure_ascii=False, separators=(",", ":"))
+
+
 def sizes(result: Any) -> dict[str, int]:
-    """What a call costs: `text` is the content the model reads (chars, ~tokens = chars/4); `wire`
-    is the whole JSON-RPC result (text content plus structuredContent)."""
+    """What a call costs: `chars` is the text content a text-reading client gives the model (~tokens =
+    chars/4); `structured_chars` what a structured-reading client gives it; `wire` the whole JSON-RPC
+    result (text content plus structuredContent)."""
     text = text_of(result)
     try:
         wire = len(json.dumps(result.model_dump(by_alias=True, exclude_none=True, mode="json")))
     except Exception:
         wire = len(text)
-    return {"chars": len(text), "tokens": -(-len(text) // CHARS_PER_TOKEN), "wire_chars": wire}
+    return {
+        "chars": len(text),
+        "structured_chars": len(structured_view(result)),
+        "tokens": -(-len(text) // CHARS_PER_TOKEN),
+        "wire_chars": wire,
+    }
+
+
+def model_visible_definitions(tools: list[Any]) -> int:
+    """Characters of tools/list a model reads: each tool's name, description and input schema."""
+    return len(
+        json.dumps(
+            [{"name": t.name, "description": t.description, "input_schema": t.input_schema} for t in tools],
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+    )
 
 
 def load_average() -> list[float]:

@@ -13,7 +13,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .bench_common import BUDGET, CHARS_PER_TOKEN, log, mcp_client, sizes, text_of
+from .bench_common import (
+    BUDGET,
+    CHARS_PER_TOKEN,
+    log,
+    mcp_client,
+    model_visible_definitions,
+    sizes,
+    structured_view,
+    text_of,
+)
 
 EXPERIMENT = "nba_game_winner_prediction"
 MODEL = "game_winner_model"
@@ -37,11 +46,16 @@ class CannotAnswer(Exception):
 class Asked:
     calls: list[dict] = field(default_factory=list)
     text: str = ""
+    structured: str = ""  # what a structured-reading client hands the model, over all calls
     errors: int = 0
 
     @property
     def chars(self) -> int:
         return sum(c["chars"] for c in self.calls)
+
+    @property
+    def structured_chars(self) -> int:
+        return sum(c["structured_chars"] for c in self.calls)
 
 
 Call = Callable[[str, dict], Awaitable[str]]
@@ -55,6 +69,7 @@ def _recorder(client: Any, asked: Asked) -> Call:
         asked.calls.append({"tool": tool, "args": args, **size, "error": bool(result.is_error)})
         asked.errors += bool(result.is_error)
         asked.text += "\n" + text
+        asked.structured += "\n" + structured_view(result)
         return text
 
     return call
@@ -216,36 +231,51 @@ async def ask_all(client: Any, plans: dict, facts: dict[str, list[str]], repeats
             await plan(_recorder(client, asked))
             times.append(time.perf_counter() - t)
         ok, missing = holds(asked.text, facts[qid])
+        ok_structured, missing_structured = holds(asked.structured, facts[qid])
         out[qid] = {
             "answerable": True,
             "calls": len(asked.calls),
             "tools": [c["tool"] for c in asked.calls],
             "chars": asked.chars,
+            "structured_chars": asked.structured_chars,
             "tokens": -(-asked.chars // CHARS_PER_TOKEN),
             "wire_chars": sum(c["wire_chars"] for c in asked.calls),
             "largest_response_chars": max(c["chars"] for c in asked.calls),
-            "over_budget": any(c["chars"] > BUDGET for c in asked.calls),
+            "over_budget": any(max(c["chars"], c["structured_chars"]) > BUDGET for c in asked.calls),
             "errors": asked.errors,
             "latency_ms_p50": round(statistics.median(times) * 1000, 1) if times else None,
             "holds_expected_facts": ok,
             "missing_facts": missing[:5],
+            "structured_holds_expected_facts": ok_structured,
+            "structured_missing_facts": missing_structured[:5],
         }
     return out
 
 
-async def run_ours(store, params: Any, repeats: int) -> dict:
+async def run_ours(store, params: Any, repeats: int) -> tuple[dict, dict]:
     facts = expected_facts(store)
     async with mcp_client(params, read_timeout_seconds=120) as client:
-        return await ask_all(client, ours(store), facts, repeats)
+        listed = await client.list_tools()
+        answers = await ask_all(client, ours(store), facts, repeats)
+    return answers, definitions_of(listed.tools)
+
+
+def definitions_of(tools: list[Any]) -> dict[str, Any]:
+    """The catalogue's size: all of tools/list, the part a model reads, the longest description."""
+    return {
+        "tool_count": len(tools),
+        "tools_list_chars": len(json.dumps([t.model_dump(mode="json", exclude_none=True) for t in tools])),
+        "model_visible_chars": model_visible_definitions(tools),
+        "longest_description": max((len(t.description or "") for t in tools), default=0),
+    }
 
 
 async def run_peer(params: Any, plans_for: Callable[[set[str]], dict], facts: dict, repeats: int) -> dict:
     async with mcp_client(params, mode="legacy", read_timeout_seconds=300) as client:
         listed = await client.list_tools()
         names = {t.name for t in listed.tools}
-        tools_chars = len(json.dumps([t.model_dump(mode="json", exclude_none=True) for t in listed.tools]))
         answers = await ask_all(client, plans_for(names), facts, repeats)
-    return {"tool_count": len(names), "tools_list_chars": tools_chars, "questions": answers}
+    return {**definitions_of(listed.tools), "questions": answers}
 
 
 def log_answers(label: str, answers: dict) -> None:
@@ -254,6 +284,7 @@ def log_answers(label: str, answers: dict) -> None:
             log(f"  {label:<18} {qid:<26} cannot answer: {a['reason']}")
         else:
             log(
-                f"  {label:<18} {qid:<26} {a['calls']} calls, {a['chars']:>6} chars, "
+                f"  {label:<18} {qid:<26} {a['calls']} calls, {a['chars']:>6} text / "
+                f"{a.get('structured_chars', a['chars']):>6} structured chars, "
                 f"{a['latency_ms_p50']} ms, facts {'ok' if a['holds_expected_facts'] else 'MISSING ' + str(a['missing_facts'])}"
             )

@@ -203,6 +203,10 @@ def plans(world: Mlflow3World, t: dict[str, Any]) -> list[tuple[Asked, Callable[
     async def q5b(call: Call) -> None:
         await call("mlflow_get_run", run_id=world.runs["sweep"])
 
+    @plan("q5_sweep_children", "(its trials, best first, in one call)", best_facts)
+    async def q5c(call: Call) -> None:
+        await call("mlflow_search_runs", parent_run_id=world.runs["sweep"])
+
     production, alias = t["production"], t["production_alias"]
     production_facts = {"its run": production.run_id, "the conflicting alias's version": f"v{alias.version}"}
     in_stage = resolves_to(production.version)
@@ -219,6 +223,17 @@ def plans(world: Mlflow3World, t: dict[str, Any]) -> list[tuple[Asked, Callable[
     @plan("q6_models_uri", "(same, as models:/churn_gbm/Production)", production_facts, checks=in_stage)
     async def q6b(call: Call) -> None:
         await call("mlflow_get_model_version", version_ref=f"models:/{SWEEP_MODEL}/Production")
+
+    @plan(
+        "q6_alias",
+        "(the alias: @production)",
+        {"the alias's run": alias.run_id},
+        checks={
+            f"resolves to v{alias.version}": lambda d: d[0]["resolution"]["version"] == int(alias.version)
+        },
+    )
+    async def q6c(call: Call) -> None:
+        await call("mlflow_get_model_version", model_name=SWEEP_MODEL, version_ref="@production")
 
     @plan("x_experiment_note", "(the experiment's description)", {"note": "autologged scikit-learn"})
     async def x1(call: Call) -> None:

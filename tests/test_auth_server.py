@@ -76,3 +76,104 @@ def test_no_or_wrong_credentials_are_a_401_challenge(auth):
             assert answer.status_code == 401
             assert answer.headers["www-authenticate"] == 'Basic realm="mlflow"'
             assert anonymous.get("/health").status_code == 200  # health stays open
+
+
+# ---- our server against it ---------------------------------------------------------------------
+
+
+def basic(server: BasicAuthMlflowServer, user: str) -> str:
+    import base64
+
+    return "Basic " + base64.b64encode(f"{user}:{server.users[user]}".encode()).decode()
+
+
+async def answer_as(server: BasicAuthMlflowServer, env: dict[str, str], monkeypatch, tool: str, **args):
+    from mcp import Client
+
+    from mlflow_feast_mcp.core.settings import Settings
+    from mlflow_feast_mcp.server.app import build_server
+    from support.calls import call
+
+    for key in ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    settings = Settings(
+        tracking_uri=server.uri, feast_repo=server.root / "no_repo", default_experiment="auth_allowed"
+    )
+    async with Client(build_server(settings)) as client:
+        return await call(client, tool, **args)
+
+
+@pytest.mark.anyio
+async def test_reader_credentials_read_the_granted_and_name_what_is_denied(auth, monkeypatch):
+    server, world = auth
+    as_reader = server.env(READER)
+    runs = await answer_as(server, as_reader, monkeypatch, "mlflow_search_runs", experiment="auth_allowed")
+    assert not runs.is_error and [r["run_id"] for r in runs.data["runs"]] == [world.allowed_run]
+    denied = await answer_as(server, as_reader, monkeypatch, "mlflow_get_run", run_id=world.forbidden_run)
+    assert denied.is_error and f"Permission denied for run '{world.forbidden_run}'" in denied.text
+    assert "or it does not exist" in denied.text and "Set MLFLOW_TRACKING" not in denied.text
+    model = await answer_as(
+        server, as_reader, monkeypatch, "mlflow_get_registered_model", model_name=world.forbidden_model
+    )
+    assert model.is_error and f"registered model '{world.forbidden_model}'" in model.text
+
+
+@pytest.mark.anyio
+async def test_missing_or_wrong_credentials_say_which(auth, monkeypatch):
+    server, _ = auth
+    none = await answer_as(server, {}, monkeypatch, "mlflow_list_experiments")
+    assert none.is_error and "requires credentials (401) and none were sent" in none.text
+    wrong = {"MLFLOW_TRACKING_USERNAME": READER, "MLFLOW_TRACKING_PASSWORD": "not-the-password"}
+    rejected = await answer_as(server, wrong, monkeypatch, "mlflow_list_experiments")
+    assert rejected.is_error and "rejected the ones sent" in rejected.text
+
+
+@pytest.mark.anyio
+async def test_forwarding_mode_applies_each_clients_own_permissions(auth, tmp_path):
+    import os
+    import sys
+    from pathlib import Path
+
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+    from mcp.shared._httpx_utils import create_mcp_http_client
+
+    from support.calls import call
+    from support.servers import free_port, running
+
+    server, world = auth
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_TRACKING_", "MLFLOW_FEAST_MCP_"))}
+    command = [
+        str(Path(sys.executable).with_name("mlflow-feast-mcp")),
+        "serve",
+        "--transport",
+        "http",
+        "--port",
+        str(port),
+        "--tracking-uri",
+        server.uri,
+        "--feast-repo",
+        str(tmp_path / "no_repo"),
+        "--forward-mlflow-credentials",
+    ]
+    url = f"http://127.0.0.1:{port}/mcp"
+    with running(
+        command, ready_url=f"http://127.0.0.1:{port}/healthz", timeout=60, log=tmp_path / "serve.log", env=env
+    ):
+
+        async def get_run(authorization: str | None):
+            headers = {"X-MLflow-Authorization": authorization} if authorization else {}
+            http = create_mcp_http_client(headers=headers)
+            async with http, Client(streamable_http_client(url, http_client=http)) as client:
+                return await call(client, "mlflow_get_run", run_id=world.forbidden_run)
+
+        admin = await get_run(basic(server, ADMIN))
+        assert not admin.is_error and admin.data["run_id"] == world.forbidden_run
+        reader = await get_run(basic(server, READER))  # right after the admin read it: nothing is shared
+        assert reader.is_error and "Permission denied for run" in reader.text
+        anonymous = await get_run(None)
+        assert anonymous.is_error and "X-MLflow-Authorization" in anonymous.text
+    assert basic(server, READER).split()[1] not in (tmp_path / "serve.log").read_text()  # never logged

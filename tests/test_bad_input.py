@@ -7,6 +7,8 @@ And agent filter strings cannot widen a run search beyond the requested experime
 from __future__ import annotations
 
 import json
+import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,16 +24,19 @@ from support.mlflow_world import EXPERIMENT
 
 BUDGET = 20_000
 PER_CALL_TIMEOUT = 30.0
-EXAMPLES_PER_TOOL = 8  # x 19 tools: about 150 generated calls
+# 8 per tool in the suite; the opt-in fuzz profile (`make fuzz`) raises it to 10,000+ calls in all
+EXAMPLES_PER_TOOL = int(os.environ.get("MLFLOW_FEAST_MCP_FUZZ_EXAMPLES", "8"))
 TOOL_NAMES = [  # DESIGN.md's catalogue; test_every_listed_tool_is_fuzzed keeps it complete
     "mlflow_list_experiments", "mlflow_search_runs", "mlflow_get_run", "mlflow_get_run_features",
     "mlflow_compare_runs", "mlflow_get_metric_history", "mlflow_list_artifacts", "mlflow_read_artifact",
     "mlflow_list_registered_models", "mlflow_get_registered_model", "mlflow_get_model_version",
     "feast_list_feature_views", "feast_describe_feature_view", "feast_list_entities",
     "feast_list_data_sources", "feast_list_feature_services", "feast_get_feature_view_history",
-    "check_feature_alignment", "validate_training_run",
+    "check_feature_alignment", "validate_training_run", "mlflow_search_logged_models",
+    "feast_get_online_features", "predictions_spot_check",
 ]  # fmt: skip
 STATS: dict[str, int] = {"examples": 0, "ok": 0, "tool_error": 0}
+LATENCIES: list[float] = []
 
 INJECTIONS = [
     "' OR 1=1 --",
@@ -200,7 +205,12 @@ def hostile_client(world, tmp_path_factory, request: pytest.FixtureRequest) -> I
     repo = tmp_path_factory.mktemp("bad-input") / "no_feast_repo"
     if (Path(__file__).parent / "support" / "feast_world.py").exists():
         repo = request.getfixturevalue("feast_world").file_repo
-    server_settings = Settings(tracking_uri=world.uri, feast_repo=repo, response_budget=BUDGET)
+    from test_read_only import predictions_table
+
+    predictions = predictions_table(tmp_path_factory.mktemp("bad-input-predictions") / "p.db", world)
+    server_settings = Settings(
+        tracking_uri=world.uri, feast_repo=repo, response_budget=BUDGET, predictions_uri=predictions
+    )
     with anyio.from_thread.start_blocking_portal() as portal:
         client = portal.wrap_async_context_manager(Client(build_server(server_settings)))
         with client as session:
@@ -245,12 +255,14 @@ def test_every_tool_survives_generated_hostile_arguments(hostile_client, tool, d
     if tool not in hostile_client.schemas:
         pytest.skip(f"{tool} is not served (yet)")
     arguments = data.draw(arguments_for(hostile_client.schemas[tool]), label="arguments")
+    started = time.perf_counter()
     try:
         result = hostile_client.call(tool, arguments)
     except TimeoutError:
         pytest.fail(f"{tool}({arguments!r:.300}) hung past {PER_CALL_TIMEOUT} s")
     except Exception as exc:
         pytest.fail(f"{tool}({arguments!r:.300}) broke the session: {type(exc).__name__}: {exc}")
+    LATENCIES.append(time.perf_counter() - started)
     text = "\n".join(getattr(block, "text", "") for block in result.content)
     STATS["examples"] += 1
     TOOLS_SEEN.add(tool)
@@ -263,7 +275,7 @@ def test_every_tool_survives_generated_hostile_arguments(hostile_client, tool, d
         STATS["ok"] += 1
     text_size, json_size = response_size(result)
     assert text_size <= BUDGET, f"{tool}({arguments!r:.200}): text of {text_size} chars"
-    assert json_size <= BUDGET + 2_000, f"{tool}({arguments!r:.200}): structured JSON of {json_size} chars"
+    assert json_size <= BUDGET, f"{tool}({arguments!r:.200}): structured JSON of {json_size} chars"
 
 
 def test_server_still_answers_after_the_onslaught(hostile_client, world):
@@ -273,9 +285,12 @@ def test_server_still_answers_after_the_onslaught(hostile_client, world):
     assert result.structured_content["run_id"] == world.runs["seed"]
     result = hostile_client.call("mlflow_list_experiments", {})
     assert not result.is_error, result.content
+    ordered = sorted(LATENCIES) or [0.0]
+    p50, p99 = ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
     print(
         f"\nbad input: {STATS['examples']} generated calls over {len(TOOLS_SEEN)} tools: "
-        f"{STATS['ok']} answered, {STATS['tool_error']} clear ToolErrors, 0 crashes/hangs/oversize"
+        f"{STATS['ok']} answered, {STATS['tool_error']} clear ToolErrors, 0 crashes, 0 bare errors, "
+        f"0 hangs, 0 over budget; latency p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms"
     )
 
 

@@ -76,7 +76,7 @@ async def test_runs_history_through_mcp(mcp_client, seeded):
     assert len(runs) >= 6
     assert [r["status"] for r in runs].count("FAILED") == 1
     failed = next(r for r in runs if r["status"] == "FAILED")
-    assert failed["run_id"] == report.run_ids["failed"] and "test_accuracy" not in failed["metrics"]
+    assert failed["run_id"] == report.run_ids["failed"] and "test_accuracy" not in failed.get("metrics", {})
     assert {r["algorithm"] for r in runs} >= {"logistic_regression", "random_forest", "gradient_boosting"}
     # newest first: the last run logged is the latest
     assert runs[0]["run_id"] == report.runs[-1].run_id
@@ -110,7 +110,7 @@ async def test_features_per_model_version_as_seeded(mcp_client, seeded):
 async def test_registry_stages_aliases_and_conflict(mcp_client, seeded):
     _, report, _ = seeded
     data, _ = await ok(mcp_client, "mlflow_get_registered_model", model_name=MODEL_NAME)
-    stages = {v["stage"] for v in data["versions"]}
+    stages = {v.get("stage", "None") for v in data["versions"]}  # no stage: the field is omitted
     assert {"Production", "Staging", "Archived"} <= stages
     assert set(data["aliases"]) >= {"champion", "challenger"}
     production = report.version_with(stage="Production")

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import pytest
 
 from mlflow_feast_mcp.demo import seeder
-from mlflow_feast_mcp.evals.cases import NOT_FOUND, Case, load_cases, render, select, variables_in
+from mlflow_feast_mcp.evals.cases import CASES_DIR, NOT_FOUND, Case, load_cases, render, select, variables_in
 from mlflow_feast_mcp.evals.extract import ExtractError, extract
 from mlflow_feast_mcp.evals.grader import grade, parse_final_answer
 from mlflow_feast_mcp.evals.metrics import render_table, summarize
@@ -26,7 +26,7 @@ ALL_TOOLS = {
     "mlflow_list_registered_models", "mlflow_get_registered_model", "mlflow_get_model_version",
     "feast_list_feature_views", "feast_describe_feature_view", "feast_list_entities",
     "feast_list_data_sources", "feast_list_feature_services", "feast_get_feature_view_history",
-    "check_feature_alignment", "validate_training_run",
+    "check_feature_alignment", "validate_training_run", "mlflow_search_logged_models",
 }  # fmt: skip
 # In the catalogue, without eval cases yet (their truth needs the predictions table and online store).
 NO_CASES_YET = {"feast_get_online_features", "predictions_spot_check"}
@@ -365,3 +365,40 @@ def test_cli_eval_writes_json_and_transcript(world, tmp_path, capsys, monkeypatc
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     assert main([*argv, "--mode", "llm"]) == 2  # no key, no base URL: a clear refusal
+
+
+# ---------------------------------------------------------------------------------------------
+# Against the MLflow 3 world (tests/support/mlflow3_world.py): autolog, LoggedModels, sweeps
+
+
+@pytest.mark.slow
+def test_scripted_mlflow3_cases_score_100(mlflow3_world, tmp_path: Path):
+    """The cases in cases/mlflow3/, answered over an in-memory transport and graded against truth
+    that Mlflow3Oracle reads with MlflowClient (stage as MLflow serves it, signatures from MLmodel)."""
+    import anyio
+
+    from mlflow_feast_mcp.core.settings import Settings
+    from mlflow_feast_mcp.evals.modes import run_scripted
+    from mlflow_feast_mcp.evals.oracle_mlflow3 import Mlflow3Oracle
+    from mlflow_feast_mcp.server.app import build_server
+    from support.mlflow3_world import MODEL
+
+    cases = load_cases(CASES_DIR / "mlflow3")
+    oracle = Mlflow3Oracle(
+        mlflow3_world.uri, tmp_path, experiment=mlflow3_world.experiment_name, model_name=MODEL
+    )
+    variables = oracle.variables()
+    assert variables["staged_model"] == "churn_gbm" and variables["stage"] == "Production"
+    assert variables["sweep_run"] == "gbm_sweep" and variables["autolog_run"] == "rf_autolog"
+    settings = Settings(
+        tracking_uri=mlflow3_world.uri,
+        feast_repo=tmp_path / "no_feast_repo_here",
+        default_experiment=mlflow3_world.experiment_name,
+        default_model=MODEL,
+    )
+    transcript = anyio.run(run_scripted, build_server(settings), cases, oracle)
+    summary = summarize(transcript)
+    assert summary["failures"] == [], render_table(summary)
+    assert summary["accuracy"] == 1.0 and summary["cases"] == len(cases) >= 20
+    assert summary["errors"] == 0 and summary["harness_errors"] == 0 and not summary["over_budget"]
+    assert "mlflow_search_logged_models" in summary["per_tool"]

@@ -93,6 +93,7 @@ def mlflow_calls(small: Small) -> dict[str, dict]:
         "mlflow_get_model_version": {"version_ref": "champion"},
         "check_feature_alignment": {"run_or_model": second},
         "validate_training_run": {"run_id": second},
+        "mlflow_search_logged_models": {},
     }
 
 

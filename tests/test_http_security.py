@@ -185,3 +185,35 @@ def test_stateless_get_is_405_not_a_hanging_stream(world, tmp_path):
     ):
         response = httpx.get(f"http://127.0.0.1:{port}/mcp", timeout=5)
         assert response.status_code == 405 and response.headers["allow"] == "POST"
+
+
+def closes_within(port: int, opening: bytes, seconds: float) -> float | None:
+    """Seconds until the server closes a connection that sent only `opening` (None: still open)."""
+    import socket
+    import time
+
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        if opening:
+            sock.sendall(opening)
+        sock.settimeout(seconds)
+        start = time.monotonic()
+        try:
+            while sock.recv(1024):
+                pass
+        except TimeoutError:
+            return None
+        return time.monotonic() - start
+
+
+def test_half_open_and_trickling_connections_are_closed(world, tmp_path):
+    port = free_port()
+    with running(
+        serve_command(port, world.uri, tmp_path / "no_repo"),
+        ready_url=f"http://127.0.0.1:{port}/healthz",
+        env=clean_env(MLFLOW_FEAST_MCP_HTTP_REQUEST_TIMEOUT="1.5"),
+    ):
+        assert closes_within(port, b"", 10) is not None  # connected, never sent a byte
+        partial = f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n".encode()
+        assert closes_within(port, partial, 10) is not None  # headers never finished
+        # a request that arrives in time is served as before, on the same kind of connection
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200

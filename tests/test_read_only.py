@@ -58,6 +58,8 @@ def valid_calls(world: Any) -> list[tuple[str, dict]]:
         ("mlflow_get_metric_history", {"run_id": runs["parts"], "metric_key": "val_loss"}),
         ("mlflow_list_artifacts", {"run_id": runs["seed"], "depth": 3}),
         ("mlflow_read_artifact", {"run_id": runs["seed"], "path": "training_artifacts/features.json"}),
+        ("mlflow_search_logged_models", {"filter": "metrics.test_accuracy > 0"}),
+        ("mlflow_search_runs", {"include_children": True}),
         ("mlflow_read_artifact", {"run_id": runs["seed"], "path": "logs/big.txt", "offset": 1000}),
         ("mlflow_read_artifact", {"run_id": runs["seed"], "path": "calibrator.pkl"}),
         ("mlflow_read_artifact", {"run_id": runs["seed"], "path": "model/weights.bin"}),

@@ -183,7 +183,7 @@ async def test_first_run_has_nothing_to_compare_with(vclient_no_feast, vworld) -
     assert comparison == {
         "name": "comparison",
         "status": "skipped",
-        "summary": "no earlier finished run in this experiment",
+        "summary": "no earlier finished top-level run in this experiment",
     }
 
 

@@ -15,7 +15,6 @@ MLflow 3.17's facts this relies on (read in mlflow/server/auth/):
 
 from __future__ import annotations
 
-import atexit
 import os
 import secrets
 import subprocess
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import httpx
 
-from support.servers import free_port, wait_http
+from support.servers import free_port, start_process, stop_process, wait_http
 
 ADMIN = "admin"
 READER = "reader"
@@ -83,7 +82,7 @@ class BasicAuthMlflowServer:
         for key in ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_AUTH_ADMIN_PASSWORD"):
             env.pop(key, None)
         mlflow = Path(sys.executable).with_name("mlflow")
-        self.proc = subprocess.Popen(
+        self.proc = start_process(
             [
                 str(mlflow),
                 "server",
@@ -100,26 +99,14 @@ class BasicAuthMlflowServer:
                 "--workers",
                 "1",
             ],
-            stdout=open(self.root / "server.log", "ab"),
-            stderr=subprocess.STDOUT,
+            log=self.root / "server.log",
             env=env,
-            start_new_session=True,
         )
-        atexit.register(self.stop)
         wait_http(f"{self.uri}/health", timeout=180, proc=self.proc)
         return self
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            for signal_number, grace in ((2, 3), (9, 10)):
-                try:
-                    os.killpg(self.proc.pid, signal_number)
-                    self.proc.wait(grace)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
-                except ProcessLookupError:
-                    break
+        stop_process(self.proc)
         self.proc = None
 
     def http(self, user: str | None = ADMIN, password: str | None = None) -> httpx.Client:

@@ -6,7 +6,16 @@ from __future__ import annotations
 
 from typing import Protocol, TypeVar
 
-from .mlflow_models import ArtifactFile, Experiment, MetricPoint, ModelVersion, RegisteredModel, Run
+from .mlflow_models import (
+    ArtifactFile,
+    Experiment,
+    Json,
+    LoggedModel,
+    MetricPoint,
+    ModelVersion,
+    RegisteredModel,
+    Run,
+)
 
 T = TypeVar("T")
 Page = tuple[list[T], str | None]
@@ -60,5 +69,28 @@ class MlflowApi(Protocol):
     async def get_model_version(self, name: str, version: str) -> ModelVersion: ...
 
     async def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion: ...
+
+    async def search_logged_models(
+        self,
+        experiment_ids: list[str],
+        filter_string: str | None,
+        datasets: list[Json],
+        order_by: list[Json],
+        max_results: int,
+        page_token: str | None,
+    ) -> Page[LoggedModel]:
+        """MLflow 3 LoggedModels; `datasets` ({dataset_name, dataset_digest}) scope metric filters,
+        `order_by` items are {field_name, ascending, dataset_name?, dataset_digest?}."""
+        ...
+
+    async def get_logged_model(self, model_id: str) -> LoggedModel: ...
+
+    async def list_logged_model_artifacts(self, model_id: str, path: str | None) -> list[ArtifactFile]: ...
+
+    async def read_logged_model_artifact(
+        self, model_id: str, path: str, offset: int, length: int
+    ) -> tuple[bytes, int]:
+        """Like `read_artifact`, for a file of a LoggedModel (MLmodel, requirements.txt...)."""
+        ...
 
     async def aclose(self) -> None: ...

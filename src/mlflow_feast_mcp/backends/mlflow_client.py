@@ -13,8 +13,19 @@ from typing import Any
 import anyio
 
 from ..core.errors import BackendUnavailable, InvalidArgument, PermissionDenied
+from ..core.formatting import clip
 from .mlflow_api import MlflowMissing, Page
-from .mlflow_models import ArtifactFile, Experiment, Json, MetricPoint, ModelVersion, RegisteredModel, Run
+from .mlflow_models import (
+    ArtifactFile,
+    Experiment,
+    Json,
+    LoggedModel,
+    MetricPoint,
+    ModelVersion,
+    RegisteredModel,
+    Run,
+)
+from .mlflow_rest import CREDENTIALS_HINT
 
 
 def _bound_mlflow_retries(timeout: float, retries: int) -> None:
@@ -22,6 +33,17 @@ def _bound_mlflow_retries(timeout: float, retries: int) -> None:
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(int(max(timeout, 1))))
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(retries))
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
+
+
+def _read_window(download: Any, path: str, offset: int, length: int) -> tuple[bytes, int]:
+    """Bytes [offset, offset+length) of the file `download(dst_dir)` fetches, and its size."""
+    with tempfile.TemporaryDirectory(prefix="mfm-artifact-") as tmp:
+        local = Path(download(tmp))
+        if local.is_dir():
+            raise InvalidArgument(f"{path!r} is a directory; list it with mlflow_list_artifacts.")
+        with local.open("rb") as handle:
+            handle.seek(offset)
+            return handle.read(length), local.stat().st_size
 
 
 def _to_json(entity: Any) -> Json:
@@ -53,12 +75,16 @@ class MlflowLocal:
             code = getattr(exc, "error_code", "")
             if code == "RESOURCE_DOES_NOT_EXIST":
                 raise MlflowMissing(exc.message) from exc
-            if code in ("PERMISSION_DENIED", "UNAUTHENTICATED"):
+            if code == "UNAUTHENTICATED":
                 raise PermissionDenied(
-                    f"MLflow at {self.tracking_uri} refused the request: {exc.message}"
+                    f"MLflow at {self.tracking_uri} requires credentials and refused these. {CREDENTIALS_HINT}"
+                ) from exc
+            if code == "PERMISSION_DENIED":
+                raise PermissionDenied(
+                    f"Permission denied by MLflow at {self.tracking_uri}: {clip(exc.message, 200)}"
                 ) from exc
             if code == "INVALID_PARAMETER_VALUE":
-                raise InvalidArgument(f"MLflow rejected the request: {exc.message}") from exc
+                raise InvalidArgument(f"MLflow rejected the request: {clip(exc.message, 300)}") from exc
             raise BackendUnavailable(f"MLflow at {self.tracking_uri} failed: {exc.message[:300]}") from exc
         except OSError as exc:
             raise BackendUnavailable(f"MLflow at {self.tracking_uri} is unreachable: {exc}") from exc
@@ -122,16 +148,46 @@ class MlflowLocal:
         return [ArtifactFile.from_json(_to_json(f)) for f in files]
 
     async def read_artifact(self, run_id: str, path: str, offset: int, length: int) -> tuple[bytes, int]:
-        def read() -> tuple[bytes, int]:
-            with tempfile.TemporaryDirectory(prefix="mfm-artifact-") as tmp:
-                local = Path(self._client.download_artifacts(run_id, path, tmp))
-                if local.is_dir():
-                    raise InvalidArgument(f"{path!r} is a directory; list it with mlflow_list_artifacts.")
-                with local.open("rb") as handle:
-                    handle.seek(offset)
-                    return handle.read(length), local.stat().st_size
+        download = partial(self._client.download_artifacts, run_id, path)
+        return await self._run(_read_window, download, path, offset, length)
 
-        return await self._run(read)
+    async def search_logged_models(
+        self,
+        experiment_ids: list[str],
+        filter_string: str | None,
+        datasets: list[Json],
+        order_by: list[Json],
+        max_results: int,
+        page_token: str | None,
+    ) -> Page[LoggedModel]:
+        page = await self._run(
+            self._client.search_logged_models,
+            experiment_ids=experiment_ids,
+            filter_string=filter_string or None,
+            datasets=datasets or None,
+            max_results=max_results,
+            order_by=order_by or None,
+            page_token=page_token,
+        )
+        return [LoggedModel.from_json(_to_json(m)) for m in page], page.token or None
+
+    async def get_logged_model(self, model_id: str) -> LoggedModel:
+        return LoggedModel.from_json(_to_json(await self._run(self._client.get_logged_model, model_id)))
+
+    async def list_logged_model_artifacts(self, model_id: str, path: str | None) -> list[ArtifactFile]:
+        files = await self._run(self._client.list_logged_model_artifacts, model_id, path or None)
+        return [ArtifactFile.from_json(_to_json(f)) for f in files]
+
+    async def read_logged_model_artifact(
+        self, model_id: str, path: str, offset: int, length: int
+    ) -> tuple[bytes, int]:
+        from mlflow.artifacts import download_artifacts
+
+        model = await self.get_logged_model(model_id)
+        fetch = partial(
+            download_artifacts, artifact_uri=f"{model.artifact_uri}/{path}", tracking_uri=self.tracking_uri
+        )
+        return await self._run(_read_window, lambda dst: fetch(dst_path=dst), path, offset, length)
 
     async def search_registered_models(
         self, filter_string: str | None, max_results: int, page_token: str | None

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..core import safe_json
+
 Json = dict[str, Any]
 
 
@@ -206,4 +208,80 @@ class RegisteredModel:
         out: dict[int, list[str]] = {}
         for alias, version in self.aliases.items():
             out.setdefault(version, []).append(alias)
+        return out
+
+
+@dataclass(slots=True)
+class ModelMetric:
+    """A metric of a LoggedModel: like a run's, plus the dataset it was computed on (if any)."""
+
+    key: str
+    value: float
+    step: int = 0
+    dataset_name: str | None = None
+    dataset_digest: str | None = None
+    run_id: str | None = None
+
+    @classmethod
+    def from_json(cls, data: Json) -> ModelMetric:
+        return cls(
+            key=data.get("key", ""),
+            value=_float(data.get("value")),
+            step=_int(data.get("step")) or 0,
+            dataset_name=data.get("dataset_name") or None,
+            dataset_digest=data.get("dataset_digest") or None,
+            run_id=data.get("run_id") or None,
+        )
+
+
+@dataclass(slots=True)
+class LoggedModel:
+    """An MLflow 3 LoggedModel (`m-...`): its files live with the model, not under the run."""
+
+    model_id: str
+    experiment_id: str
+    name: str = ""
+    source_run_id: str | None = None
+    status: str = "UNKNOWN"
+    model_type: str | None = None
+    artifact_uri: str | None = None
+    creation_timestamp: int | None = None
+    last_updated_timestamp: int | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: list[ModelMetric] = field(default_factory=list)
+
+    @classmethod
+    def from_json(cls, data: Json) -> LoggedModel:
+        info, body = data.get("info", {}), data.get("data", {})
+        status = str(info.get("status") or "UNKNOWN")
+        return cls(
+            model_id=info.get("model_id", ""),
+            experiment_id=str(info.get("experiment_id", "")),
+            name=info.get("name", ""),
+            source_run_id=info.get("source_run_id") or None,
+            status=status.removeprefix("LOGGED_MODEL_"),  # READY, PENDING, UPLOAD_FAILED
+            model_type=info.get("model_type") or None,
+            artifact_uri=info.get("artifact_uri") or None,
+            creation_timestamp=_int(info.get("creation_timestamp_ms")),
+            last_updated_timestamp=_int(info.get("last_updated_timestamp_ms")),
+            tags=_pairs(info.get("tags")),
+            params=_pairs(body.get("params")),
+            metrics=[ModelMetric.from_json(m) for m in body.get("metrics", []) if "key" in m],
+        )
+
+    def registered_versions(self) -> list[tuple[str, int]]:
+        """(model name, version) pairs MLflow recorded in the `mlflow.modelVersions` tag, once each
+        (MLflow 3.17 writes each twice: the version as an int, then as a string)."""
+        try:
+            entries = safe_json.loads(self.tags.get("mlflow.modelVersions") or "[]")
+        except ValueError:
+            return []
+        out: list[tuple[str, int]] = []
+        for entry in entries if isinstance(entries, list) else []:
+            if not isinstance(entry, dict) or not entry.get("name"):
+                continue
+            name, number = str(entry["name"]), _int(entry.get("version"))
+            if number is not None and (name, number) not in out:
+                out.append((name, number))
         return out

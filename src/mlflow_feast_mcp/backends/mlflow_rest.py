@@ -13,17 +13,57 @@ until one succeeds, so an outage is reported, never papered over with cached ans
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import os
 import time
 from collections import OrderedDict
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
 from ..core.errors import BackendUnavailable, InvalidArgument, PermissionDenied
+from ..core.formatting import clip
 from .mlflow_api import MlflowMissing, Page
-from .mlflow_models import ArtifactFile, Experiment, Json, MetricPoint, ModelVersion, RegisteredModel, Run
+from .mlflow_models import (
+    ArtifactFile,
+    Experiment,
+    Json,
+    LoggedModel,
+    MetricPoint,
+    ModelVersion,
+    RegisteredModel,
+    Run,
+)
+
+CREDENTIALS_HINT = (
+    "Set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (or MLFLOW_TRACKING_TOKEN) for the server, "
+    "or, when it forwards each client's credentials, send them in the X-MLflow-Authorization header."
+)
+# which object a REST call is about, for a permission error: endpoint -> (kind, parameter naming it)
+_SUBJECTS = {
+    "runs/get": ("run", "run_id"),
+    "metrics/get-history": ("the metrics of run", "run_id"),
+    "artifacts/list": ("the artifacts of run", "run_id"),
+    "experiments/get": ("experiment", "experiment_id"),
+    "experiments/get-by-name": ("experiment", "experiment_name"),
+    "registered-models/get": ("registered model", "name"),
+    "model-versions/get": ("a version of registered model", "name"),
+    "model-versions/search": ("the versions of", "filter"),
+    "runs/search": ("runs of experiments", "experiment_ids"),
+}
+
+
+def subject_of(path: str, kwargs: dict[str, Any]) -> str:
+    """'run 'abc...'' for a permission error, from the endpoint and its parameters."""
+    endpoint = path.split("/mlflow/", 1)[-1]
+    kind, parameter = _SUBJECTS.get(endpoint, ("", ""))
+    values = {**(kwargs.get("params") or {}), **(kwargs.get("json") or {})}
+    if not kind:
+        return f"{endpoint or path}"
+    value = values.get(parameter)
+    return f"{kind} {clip(str(value), 120)!r}" if value not in (None, "", []) else kind
 
 
 def auth_headers() -> dict[str, str]:
@@ -91,7 +131,9 @@ class MlflowRest:
         self.run_ttl, self.registry_ttl = run_ttl, registry_ttl
         self.cache = ResponseCache()
         self._terminal: dict[str, float] = {}  # run id -> until when its artifacts/history may be cached
+        self._ready: dict[str, float] = {}  # LoggedModel id seen READY -> until when its files may be cached
         self._healthy = True
+        self._authorization: str | None = None  # a caller's own credentials (see with_credentials)
         insecure = os.environ.get("MLFLOW_TRACKING_INSECURE_TLS", "").lower() == "true"
         self._http = httpx.AsyncClient(
             base_url=self.tracking_uri,
@@ -101,10 +143,27 @@ class MlflowRest:
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
         )
 
+    @property
+    def _sends_credentials(self) -> bool:
+        return self._authorization is not None or "authorization" in self._http.headers
+
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self._authorization is None:  # a credentials view shares its parent's connection pool
+            await self._http.aclose()
+
+    def with_credentials(self, authorization: str) -> MlflowRest:
+        """A view of this client that sends a caller's own MLflow credentials (an `Authorization`
+        header value) on every request, sharing the connection pool but no cached answers."""
+        view = copy.copy(self)
+        view._authorization = authorization
+        view.run_ttl = view.registry_ttl = 0.0
+        view.cache = ResponseCache(max_entries=0)
+        view._terminal = {}
+        return view
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        if self._authorization is not None:
+            kwargs["headers"] = {**kwargs.get("headers", {}), "Authorization": self._authorization}
         try:
             response = await self._http.request(method, path, **kwargs)
         except httpx.TimeoutException as exc:
@@ -129,13 +188,20 @@ class MlflowRest:
         code, message = body.get("error_code", ""), body.get("message", response.text[:300])
         if response.status_code == 404 or code == "RESOURCE_DOES_NOT_EXIST":
             raise MlflowMissing(message)
-        if response.status_code in (401, 403) or code in ("PERMISSION_DENIED", "UNAUTHENTICATED"):
+        if response.status_code == 401 or code == "UNAUTHENTICATED":
             raise PermissionDenied(
-                f"MLflow at {self.tracking_uri} refused the request ({response.status_code}): {message}. "
-                "Set MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD."
+                f"MLflow at {self.tracking_uri} requires credentials (401) and "
+                + ("rejected the ones sent. " if self._sends_credentials else "none were sent. ")
+                + CREDENTIALS_HINT
+            )
+        if response.status_code == 403 or code == "PERMISSION_DENIED":
+            raise PermissionDenied(
+                f"Permission denied for {subject_of(path, kwargs)} (MLflow 403): these MLflow credentials may "
+                "not read it, or it does not exist (MLflow answers 403 for both). Ask an MLflow admin for "
+                "READ on it, or check the name or id."
             )
         if response.status_code == 400 or code == "INVALID_PARAMETER_VALUE":
-            raise InvalidArgument(f"MLflow rejected the request: {message}")
+            raise InvalidArgument(f"MLflow rejected the request: {clip(message, 300)}")
         raise BackendUnavailable(
             f"MLflow at {self.tracking_uri} failed ({response.status_code} {code}): {message[:300]}"
         )
@@ -289,7 +355,12 @@ class MlflowRest:
         return data, total
 
     async def _read_artifact(self, run_id: str, path: str, offset: int, length: int) -> tuple[bytes, int]:
-        request = self._http.build_request("GET", "/get-artifact", params={"path": path, "run_uuid": run_id})
+        return await self._stream("/get-artifact", {"path": path, "run_uuid": run_id}, path, offset, length)
+
+    async def _stream(
+        self, url: str, params: dict[str, str], path: str, offset: int, length: int
+    ) -> tuple[bytes, int]:
+        request = self._http.build_request("GET", url, params=params)
         try:
             response = await self._http.send(request, stream=True)
         except httpx.HTTPError as exc:
@@ -321,6 +392,70 @@ class MlflowRest:
             return data[offset : offset + length], total
         finally:
             await response.aclose()
+
+    # -- MLflow 3 LoggedModels ---------------------------------------------------------------------
+
+    def _note_models(self, models: list[LoggedModel]) -> None:
+        """A READY model's files no longer change: its listings and reads may be cached."""
+        if self.run_ttl > 0:
+            until = time.monotonic() + self.run_ttl
+            self._ready.update({m.model_id: until for m in models if m.status == "READY"})
+
+    def _model_ttl(self, model_id: str) -> float:
+        return self.run_ttl if self._ready.get(model_id, 0.0) > time.monotonic() else 0.0
+
+    async def search_logged_models(
+        self,
+        experiment_ids: list[str],
+        filter_string: str | None,
+        datasets: list[Json],
+        order_by: list[Json],
+        max_results: int,
+        page_token: str | None,
+    ) -> Page[LoggedModel]:
+        body = await self._post(
+            "logged-models/search",
+            {
+                "experiment_ids": experiment_ids,
+                "filter": filter_string or None,
+                "datasets": datasets or None,
+                "order_by": order_by or None,
+                "max_results": max_results,
+                "page_token": page_token,
+            },
+        )
+        models = [LoggedModel.from_json(m) for m in body.get("models", [])]
+        self._note_models(models)
+        return models, body.get("next_page_token") or None
+
+    async def get_logged_model(self, model_id: str) -> LoggedModel:
+        body = await self._get(f"logged-models/{quote(model_id, safe='')}")
+        model = LoggedModel.from_json(body["model"])
+        self._note_models([model])
+        return model
+
+    async def list_logged_model_artifacts(self, model_id: str, path: str | None) -> list[ArtifactFile]:
+        body = await self._get(
+            f"logged-models/{quote(model_id, safe='')}/artifacts/directories",
+            self._model_ttl(model_id),
+            artifact_directory_path=path or None,
+        )
+        return [ArtifactFile.from_json(f) for f in body.get("files", [])]
+
+    async def read_logged_model_artifact(
+        self, model_id: str, path: str, offset: int, length: int
+    ) -> tuple[bytes, int]:
+        # MLflow 3.17 serves a model's files only under /ajax-api (the /api/2.0 twin answers 404).
+        key = ("model-artifact", model_id, path, offset, length)
+        ttl = self._model_ttl(model_id)
+        if ttl > 0 and (cached := self._cached(key)) is not None:
+            total, _, data = cached.partition(b"\n")
+            return data, int(total)
+        url = f"/ajax-api/2.0/mlflow/logged-models/{quote(model_id, safe='')}/artifacts/files"
+        data, total = await self._stream(url, {"artifact_file_path": path}, path, offset, length)
+        if ttl > 0:
+            self.cache.put(key, str(total).encode() + b"\n" + data, ttl)
+        return data, total
 
     async def search_registered_models(
         self, filter_string: str | None, max_results: int, page_token: str | None

@@ -97,11 +97,17 @@ def table(rows: Sequence[Mapping[str, Any]], indent: str = "") -> list[str]:
 
 
 def render(data: BaseModel | Mapping[str, Any], indent: str = "") -> str:
-    """Render a model (or its dump) compactly; empty fields and `truncated: no` are left out."""
+    """Render a model (or its dump) compactly; empty fields and `truncated: no` are left out, but a
+    required list that is empty says so ("runs: none"), so an empty result never reads as blank."""
+    required: set[str] = set()
     if isinstance(data, BaseModel):
+        required = {name for name, field in type(data).model_fields.items() if field.is_required()}
         data = data.model_dump(mode="json", exclude_none=True)
     lines: list[str] = []
     for key, value in data.items():
+        if value == [] and key in required:
+            lines.append(f"{indent}{key}: none")
+            continue
         if _empty(value) or (key == "truncated" and value is False):
             continue
         if _is_scalar(value):

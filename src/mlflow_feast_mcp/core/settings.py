@@ -10,6 +10,8 @@ from pydantic import BaseModel, Field
 
 from .budget import DEFAULT_BUDGET
 
+# The seed's headline metrics (services/conventions.py holds the other names the server reads).
+DEFAULT_KEY_METRICS = ["test_accuracy", "train_accuracy", "training_samples", "test_samples"]
 DEFAULT_PREDICTIONS_TABLE = "ml_dev.predictions"
 
 
@@ -30,10 +32,19 @@ class Settings(BaseModel):
     registry_cache_ttl: float = Field(5.0, ge=0, description="seconds registry reads are cached (0: off)")
     mlflow_backend: Literal["auto", "rest", "client"] = "auto"
     http_token: str | None = None
+    http_request_timeout: float = Field(
+        30.0, gt=0, description="seconds a whole HTTP request may take to arrive"
+    )
+    forward_credentials: bool = Field(
+        False, description="HTTP: call MLflow with each client's X-MLflow-Authorization, not the server's"
+    )
     page_token_key: str | None = Field(
         None, description="key that signs page tokens; set the same one on replicas behind one balancer"
     )
     allowed_hosts: list[str] = []
+    key_metrics: list[str] = Field(
+        DEFAULT_KEY_METRICS, min_length=1, description="metrics shown first in every run and version summary"
+    )
     toolsets: list[str] | None = Field(
         None, description="load only these parts of the catalogue (default: all)"
     )
@@ -63,12 +74,15 @@ class Settings(BaseModel):
             ("mlflow_cache_ttl", "MLFLOW_FEAST_MCP_MLFLOW_CACHE_TTL"),
             ("registry_cache_ttl", "MLFLOW_FEAST_MCP_REGISTRY_CACHE_TTL"),
             ("mlflow_backend", "MLFLOW_FEAST_MCP_MLFLOW_BACKEND"),
+            ("forward_credentials", "MLFLOW_FEAST_MCP_FORWARD_CREDENTIALS"),
+            ("http_request_timeout", "MLFLOW_FEAST_MCP_HTTP_REQUEST_TIMEOUT"),
         ):
             if env.get(var):
                 values[field] = env[var]
         for field, var in (
             ("allowed_hosts", "MLFLOW_FEAST_MCP_ALLOWED_HOSTS"),
             ("toolsets", "MLFLOW_FEAST_MCP_TOOLSETS"),
+            ("key_metrics", "MLFLOW_FEAST_MCP_KEY_METRICS"),
         ):
             if env.get(var):
                 values[field] = [item.strip() for item in env[var].split(",") if item.strip()]

@@ -107,11 +107,11 @@ class McpHttpThread:
 
         from ..core.settings import Settings
         from ..server.app import build_server
-        from ..server.http import http_app
+        from ..server.http import http_app, uvicorn_config
 
         settings = Settings(tracking_uri=tracking_uri, feast_repo=feast_repo, predictions_uri=predictions_uri)
         app = http_app(build_server(settings), "127.0.0.1", port, None, [])
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        config = uvicorn_config(app, "127.0.0.1", port)
         self.server = uvicorn.Server(config)
         self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # main thread owns them
         self.thread = threading.Thread(target=self.server.run, name="mcp-http", daemon=True)

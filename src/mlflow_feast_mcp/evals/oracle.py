@@ -697,3 +697,7 @@ def failed_checks(o: Oracle, run: str) -> list[str]:
 @answer
 def validation_passes(o: Oracle, run: str) -> bool:
     return not failed_checks(o, run)
+
+
+# The MLflow 3 world's answers register themselves in ANSWERS (and define `Mlflow3Oracle`).
+from . import oracle_mlflow3  # noqa: E402, F401

@@ -5,6 +5,8 @@ become the protocol's tool errors and where tool schemas are listed compactly.""
 from __future__ import annotations
 
 import inspect
+import json
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,7 +14,7 @@ from typing import Any
 from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.server.mcpserver.resources import TextResource
-from mcp.types import Tool
+from mcp.types import CallToolResult, Tool
 
 from .. import __version__, prompts, resources
 from ..core.errors import DomainError
@@ -22,7 +24,9 @@ from ..tools import select_tools
 from ..tools.common import READ_ONLY
 from .backends import Backends
 from .schemas import compact_schema
+from .stdio import serve_stdio
 
+log = logging.getLogger(__name__)
 INSTRUCTIONS = """\
 This server is the source of truth for ML models and features: MLflow (experiments, runs, params, \
 metrics, artifacts, Model Registry) and Feast (feature views, entities, sources, services). Answer \
@@ -79,6 +83,11 @@ class MlflowFeastServer(MCPServer[Backends]):
                 uri, name=name, title=title, description=description_of(read), mime_type="text/plain"
             )(read)
 
+    async def run_stdio_async(self) -> None:
+        """stdio as the base class serves it, with a relay that answers the lines its reader drops
+        (the low-level server is the base class's own, reached as a subclass may)."""
+        await serve_stdio(self._lowlevel_server)
+
     async def list_tools(self) -> list[Tool]:
         """The catalogue without pydantic's schema noise (titles, nullable unions), which costs
         tokens on every conversation."""
@@ -86,7 +95,9 @@ class MlflowFeastServer(MCPServer[Backends]):
             tool.model_copy(
                 update={
                     "input_schema": compact_schema(tool.input_schema),
-                    "output_schema": compact_schema(tool.output_schema) if tool.output_schema else None,
+                    "output_schema": compact_schema(tool.output_schema, output=True)
+                    if tool.output_schema
+                    else None,
                 }
             )
             for tool in await super().list_tools()
@@ -94,14 +105,37 @@ class MlflowFeastServer(MCPServer[Backends]):
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
         """Domain errors reach the model as tool errors with their message; anything else is a bug,
-        reported by its type only (its text may hold stored data)."""
+        reported by its type only (its text may hold stored data). An answer over the response budget
+        (every tool fits its own; this is the last guard) becomes an error saying so."""
         try:
-            return await super().call_tool(name, arguments, context)
+            result = await super().call_tool(name, arguments, context)
         except UnexpectedToolError as exc:
             cause = exc.__cause__
             if isinstance(cause, DomainError):
                 raise ToolError(f"Error executing tool {name}: {cause}") from cause
-            raise
+            log.exception("tool %s failed unexpectedly", name)
+            raise ToolError(
+                f"Error executing tool {name}: internal error ({type(cause).__name__ if cause else 'unknown'}) "
+                "in mlflow-feast-mcp, not caused by your arguments. Other tools are unaffected; a narrower "
+                "request may avoid it."
+            ) from exc
+        if isinstance(result, CallToolResult) and not result.is_error:
+            self._check_budget(name, result)
+        return result
+
+    def _check_budget(self, name: str, result: CallToolResult) -> None:
+        budget = self.backends.settings.response_budget
+        text = sum(len(getattr(block, "text", "") or "") for block in result.content)
+        structured = (
+            len(json.dumps(result.structured_content, ensure_ascii=False)) if result.structured_content else 0
+        )
+        if max(text, structured) > budget:
+            log.error("tool %s answered %d/%d characters, over the %d budget", name, text, structured, budget)
+            raise ToolError(
+                f"Error executing tool {name}: the answer ({max(text, structured):,} characters) is over the "
+                f"response budget ({budget:,}). Narrow the request: a smaller page_size, a filter, "
+                "response_format='concise', or fewer runs or keys."
+            )
 
 
 def build_server(settings: Settings | None = None, backends: Backends | None = None) -> MlflowFeastServer:

@@ -8,11 +8,12 @@ import asyncio
 import logging
 import os
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from ..core.errors import BackendUnavailable
+from ..core.errors import BackendUnavailable, PermissionDenied
 from ..core.settings import Settings
 
 if TYPE_CHECKING:
@@ -116,8 +117,48 @@ class Backends:
             )
         return self._predictions
 
+    def for_request(self, headers: Mapping[str, str] | None) -> Backends | CallerBackends:
+        """The backends one call uses: these, or, when the server forwards each client's MLflow
+        credentials, a view that calls MLflow with the caller's own (never the server's)."""
+        if not self.settings.forward_credentials:
+            return self
+        return CallerBackends(self, (headers or {}).get(FORWARDED_HEADER))
+
     async def aclose(self) -> None:
         if self._mlflow is not None:
             await self._mlflow.aclose()
         if self._predictions is not None:
             self._predictions.close()
+
+
+FORWARDED_HEADER = "x-mlflow-authorization"
+
+
+class CallerBackends:
+    """One caller's view in credential-forwarding mode: MLflow with the caller's `X-MLflow-Authorization`
+    (no shared cache), Feast as the server sees it. The header is never logged."""
+
+    def __init__(self, shared: Backends, authorization: str | None) -> None:
+        self.settings = shared.settings
+        self._shared, self._authorization = shared, authorization
+
+    def for_request(self, headers: Mapping[str, str] | None) -> CallerBackends:
+        return self
+
+    async def mlflow(self) -> MlflowApi:
+        if not self._authorization:
+            raise PermissionDenied(
+                "This server calls MLflow with each client's own credentials: send them in the "
+                "X-MLflow-Authorization header (e.g. 'Basic <base64 user:password>' or 'Bearer <token>')."
+            )
+        api = await self._shared.mlflow()
+        with_credentials = getattr(api, "with_credentials", None)
+        if with_credentials is None:
+            raise BackendUnavailable("Forwarding MLflow credentials needs an http(s) tracking URI.")
+        return with_credentials(self._authorization)
+
+    async def feast(self) -> FeastRegistry:
+        return await self._shared.feast()
+
+    async def predictions(self) -> PredictionsStore:
+        return await self._shared.predictions()

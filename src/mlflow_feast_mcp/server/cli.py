@@ -32,6 +32,7 @@ def add_backend_flags(parser: argparse.ArgumentParser) -> None:
 def settings_from(args: argparse.Namespace) -> Settings:
     toolsets = getattr(args, "toolsets", None)
     return Settings.from_env(
+        forward_credentials=True if getattr(args, "forward_mlflow_credentials", False) else None,
         tracking_uri=args.tracking_uri,
         feast_repo=args.feast_repo,
         default_experiment=args.default_experiment,
@@ -60,6 +61,12 @@ def add_serve_parser(sub: Any) -> None:
         "--stateless", action="store_true", help="HTTP without sessions (for replicas behind a balancer)"
     )
     serve.add_argument(
+        "--forward-mlflow-credentials",
+        action="store_true",
+        help="HTTP: call MLflow with each client's own credentials, sent in the X-MLflow-Authorization "
+        "header, so MLflow's permissions apply per user (env MLFLOW_FEAST_MCP_FORWARD_CREDENTIALS=true)",
+    )
+    serve.add_argument(
         "--toolsets",
         help=f"comma-separated parts of the catalogue to load: {', '.join(TOOLSET_NAMES)} "
         "(env MLFLOW_FEAST_MCP_TOOLSETS; default all)",
@@ -83,6 +90,13 @@ def serve_command(args: argparse.Namespace) -> int:
     from .app import build_server
 
     settings = settings_from(args)
+    if settings.forward_credentials and (args.transport != "http" or not settings.uses_rest):
+        print(
+            "mlflow-feast-mcp: forwarding MLflow credentials needs --transport http and an http(s) "
+            "tracking URI (stdio has no per-request headers).",
+            file=sys.stderr,
+        )
+        return 2
     try:
         mcp = build_server(settings)
     except ValueError as exc:  # e.g. an unknown toolset
@@ -95,13 +109,13 @@ def serve_command(args: argparse.Namespace) -> int:
         return 0
     import uvicorn
 
-    from .http import http_app
+    from .http import http_app, uvicorn_config
 
     app = http_app(
         mcp, args.host, args.port, settings.http_token, settings.allowed_hosts, stateless=args.stateless
     )
     print(f"mlflow-feast-mcp: streamable HTTP on http://{args.host}:{args.port}/mcp", file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", lifespan="on")
+    uvicorn.Server(uvicorn_config(app, args.host, args.port, settings.http_request_timeout)).run()
     return 0
 
 

@@ -1,11 +1,13 @@
 """Streamable HTTP at /mcp: loopback by default, DNS-rebinding protection on, an optional bearer
-token compared in constant time, bounded request bodies, and `GET /healthz` for balancers."""
+token compared in constant time, bounded request bodies, a deadline for each request to arrive (a
+half-open or trickling connection is closed, not kept forever), and `GET /healthz` for balancers."""
 
 from __future__ import annotations
 
 import hmac
 import ipaddress
 import sys
+from typing import Any
 
 from mcp.server import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
@@ -14,6 +16,59 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 MAX_BODY_BYTES = 1_000_000
+
+
+def uvicorn_config(app: ASGIApp, host: str, port: int, request_seconds: float = 30.0) -> Any:
+    """The uvicorn configuration every HTTP entry point uses (serve, the demo); a whole request
+    (headers and body) must arrive within `request_seconds` of the connection or the last response."""
+    import uvicorn
+
+    protocol = _bounded_h11_protocol(request_seconds)
+    return uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on", http=protocol)
+
+
+def _bounded_h11_protocol(request_seconds: float) -> type:
+    """uvicorn's h11 protocol with a deadline per request: uvicorn itself only times out idle
+    keep-alive connections after a response, so a client that connects and sends nothing (or sends
+    its headers a byte a minute) would hold a connection forever."""
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class BoundedH11Protocol(H11Protocol):
+        _deadline: Any = None
+
+        def _arm(self) -> None:
+            self._disarm()
+            self._deadline = self.loop.call_later(request_seconds, self._drop_unfinished)
+
+        def _disarm(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _drop_unfinished(self) -> None:
+            if not self.transport.is_closing() and self.conn.their_state is not h11.DONE:
+                self.transport.close()
+
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            self._arm()
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if self.conn.their_state is h11.DONE:  # the whole request is in: the handler takes over
+                self._disarm()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing():
+                self._arm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+    return BoundedH11Protocol
 
 
 def is_loopback(host: str) -> bool:

@@ -22,14 +22,18 @@ def _collapse_nullable(node: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def compact_schema(schema: Any) -> Any:
+def compact_schema(schema: Any, *, output: bool = False, _names: bool = False) -> Any:
+    """`output`: also drop `default` (a result's defaults say nothing a reader needs). `_names`:
+    `schema` maps names to schemas (`properties`, `$defs`), whose keys are never keywords."""
     if isinstance(schema, dict):
-        node = {
-            key: compact_schema(value)
-            for key, value in schema.items()
-            if not (key == "title" and isinstance(value, str))
-        }
-        return _collapse_nullable(node)
+        node = {}
+        for key, value in schema.items():
+            if not _names and ((key == "title" and isinstance(value, str)) or (output and key == "default")):
+                continue
+            node[key] = compact_schema(
+                value, output=output, _names=not _names and key in ("properties", "$defs")
+            )
+        return node if _names else _collapse_nullable(node)
     if isinstance(schema, list):
-        return [compact_schema(item) for item in schema]
+        return [compact_schema(item, output=output) for item in schema]
     return schema

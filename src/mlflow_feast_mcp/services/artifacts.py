@@ -1,25 +1,31 @@
 """Artifacts, confined to their run and never deserialised: text is read in bounded windows,
-binary files (pickles, model weights) are described, not loaded."""
+binary files (pickles, model weights) are described, not loaded. A run's MLflow 3 LoggedModels keep
+their files with the model, not the run: they are shown as `models/<model id>/` folders of the run
+and read through MLflow's logged-model endpoints."""
 
 from __future__ import annotations
 
+import contextlib
 import posixpath
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, PrivateAttr
 
 from ..backends.mlflow_api import MlflowApi, MlflowMissing
-from ..backends.mlflow_models import ArtifactFile
+from ..backends.mlflow_models import ArtifactFile, Run
 from ..core import safe_json
 from ..core.answer import Answer
 from ..core.errors import InvalidArgument, NotFound, not_found, quote
 from ..core.paging import PageInfo, Pager
 from ..core.render import fence, scalar, table
+from . import conventions as conv
+from .logged_models import models_of_run
 
 BINARY_SUFFIXES = {
     ".pkl", ".pickle", ".joblib", ".pt", ".pth", ".h5", ".onnx", ".bin", ".npy", ".npz", ".parquet",
     ".png", ".jpg", ".jpeg", ".gif", ".zip", ".gz", ".tar", ".whl", ".so", ".ckpt", ".safetensors",
-    ".pb", ".ubj", ".cbm", ".db", ".sqlite", ".xgb", ".lgb", ".pdf",
+    ".pb", ".ubj", ".cbm", ".db", ".sqlite", ".xgb", ".lgb", ".pdf", ".skops", ".keras",
 }  # fmt: skip
 PICKLE_SUFFIXES = {".pkl", ".pickle", ".joblib"}
 
@@ -64,6 +70,55 @@ async def list_dir(api: MlflowApi, run_id: str, path: str) -> list[ArtifactFile]
         raise NotFound(f"No run with id {quote(run_id)}.") from None
 
 
+MODEL_PATH = re.compile(r"^models/(m-[0-9a-f]{32})(?:/(.*))?$")
+
+
+def model_folder(model_id: str) -> str:
+    """Where the artifact tools show a run's LoggedModel: `models/<model id>`."""
+    return f"{conv.LOGGED_MODELS_PREFIX}{model_id}"
+
+
+async def _owned_model(api: MlflowApi, run: Run, path: str) -> tuple[str, str] | None:
+    """(model id, path inside the model) when `path` is under one of the run's LoggedModels."""
+    match = MODEL_PATH.match(path)
+    if not match:
+        return None
+    model_id, inner = match.group(1), match.group(2) or ""
+    if model_id not in run.model_ids:
+        try:
+            model = await api.get_logged_model(model_id)
+        except MlflowMissing:
+            return None
+        if model.source_run_id != run.run_id:
+            return None
+    return model_id, inner
+
+
+async def list_files(api: MlflowApi, run: Run, path: str) -> list[ArtifactFile]:
+    """A folder's entries with paths from the run's root; under `models/<id>` the LoggedModel's."""
+    owned = await _owned_model(api, run, path)
+    if owned is None:
+        return await list_dir(api, run.run_id, path)
+    model_id, inner = owned
+    try:
+        files = await api.list_logged_model_artifacts(model_id, inner or None)
+    except MlflowMissing:
+        return []
+    base = model_folder(model_id)
+    out = []
+    for f in files:
+        relative = f.path if not inner or f.path.startswith(inner + "/") else f"{inner}/{f.path}"
+        out.append(ArtifactFile(path=f"{base}/{relative}", is_dir=f.is_dir, file_size=f.file_size))
+    return out
+
+
+async def read_file(api: MlflowApi, run: Run, path: str, offset: int, length: int) -> tuple[bytes, int]:
+    owned = await _owned_model(api, run, path)
+    if owned is None:
+        return await api.read_artifact(run.run_id, path, offset, length)
+    return await api.read_logged_model_artifact(owned[0], owned[1], offset, length)
+
+
 async def read_json_artifact(api: MlflowApi, run_id: str, path: str, limit: int = 2_000_000) -> Any | None:
     """Parse a small JSON artifact; None when absent or not JSON."""
     try:
@@ -85,6 +140,7 @@ class ArtifactEntry(BaseModel):
     path: str
     is_dir: bool = False
     size_bytes: int | None = None
+    logged_model: str | None = Field(None, description="the LoggedModel's name, on a models/<id>/ folder")
 
 
 class ArtifactTree(PageInfo):
@@ -128,17 +184,27 @@ class ArtifactContent(Answer):
 
 
 async def artifact_tree(
-    api: MlflowApi, run_id: str, path: str | None, depth: int, page_token: str | None, budget: int
+    api: MlflowApi, run: Run, path: str | None, depth: int, page_token: str | None, budget: int
 ) -> ArtifactTree:
     root = safe_artifact_path(path)
     entries: list[ArtifactEntry] = []
     frontier = [(root, 1)]
+    models = await _model_folders(api, run, root)
+    for model_id, name in models.items():  # a LoggedModel counts as one level: its files show at depth 2
+        entries.append(ArtifactEntry(path=model_folder(model_id) + "/", is_dir=True, logged_model=name))
+        if depth > 1:
+            frontier.append((model_folder(model_id), 2))
     while frontier:
         folder, level = frontier.pop(0)
-        listing = await list_dir(api, run_id, folder)
-        if folder == root and not listing and root:
+        listing: list[ArtifactFile] = []
+        if folder == root == "models" and models:
+            with contextlib.suppress(NotFound):  # a real models/ folder besides the LoggedModels
+                listing = await list_files(api, run, folder)
+        else:
+            listing = await list_files(api, run, folder)
+        if folder == root and not listing and root and not models:
             raise NotFound(
-                f"Run {run_id} has no artifact folder {quote(root)}. List the root to see what exists."
+                f"Run {run.run_id} has no artifact folder {quote(root)}. List the root to see what exists."
             )
         for item in sorted(listing, key=lambda f: f.path):
             entries.append(
@@ -151,33 +217,43 @@ async def artifact_tree(
             if item.is_dir and level < depth:
                 frontier.append((item.path, level + 1))
     entries.sort(key=lambda e: e.path)
-    pager = Pager.open("mlflow_list_artifacts", page_token, run_id, root, depth)
+    pager = Pager.open("mlflow_list_artifacts", page_token, run.run_id, root, depth)
     total = sum(e.size_bytes or 0 for e in entries)
+    note = "This run has no artifacts here." if not entries else None
+    if models:
+        example = model_folder(next(iter(models)))
+        note = (
+            "models/<id>/ are the run's MLflow 3 LoggedModels: their files live with the model, not the "
+            f"run; read one with mlflow_read_artifact(path='{example}/MLmodel')."
+        )
     return pager.page(
         entries,
         lambda items, info: ArtifactTree(
-            run_id=run_id,
-            root=root,
-            entries=items,
-            total_bytes=total,
-            note=None if entries else "This run has no artifacts here.",
-            **info.model_dump(),
+            run_id=run.run_id, root=root, entries=items, total_bytes=total, note=note, **info.model_dump()
         ),
         budget,
         None,
     )
 
 
+async def _model_folders(api: MlflowApi, run: Run, root: str) -> dict[str, str]:
+    """model id -> name of the run's LoggedModels to show as folders of `root` (the root or models/)."""
+    if root not in ("", "models") or not run.model_ids:
+        return {}
+    return {m.model_id: m.name for m in await models_of_run(api, run)}
+
+
 async def read_artifact_window(
-    api: MlflowApi, run_id: str, path: str, offset: int, max_bytes: int | None, budget: int
+    api: MlflowApi, run: Run, path: str, offset: int, max_bytes: int | None, budget: int
 ) -> ArtifactContent:
+    run_id = run.run_id
     clean = safe_artifact_path(path)
     if not clean:
         raise InvalidArgument(
             "path names the artifact root; pass a file, e.g. 'training_artifacts/features.json'."
         )
     parent, name = posixpath.split(clean)
-    siblings = await list_dir(api, run_id, parent)
+    siblings = await list_files(api, run, parent)
     entry = next((f for f in siblings if f.path == clean), None)
     if entry is None:
         raise not_found(
@@ -205,7 +281,7 @@ async def read_artifact_window(
     if size is not None and offset > size:
         raise InvalidArgument(f"offset {offset} is past the end of {quote(clean)} ({size} bytes).")
     try:
-        data, total = await api.read_artifact(run_id, clean, offset, window)
+        data, total = await read_file(api, run, clean, offset, window)
     except MlflowMissing:
         raise NotFound(f"Artifact {quote(clean)} of run {run_id} is listed but could not be read.") from None
     total = size if size is not None else total

@@ -3,12 +3,15 @@ importance shifts of the baseline's top features."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pydantic import BaseModel, Field
 
 from ..backends.mlflow_api import MlflowApi
 from ..backends.mlflow_models import Run
 from ..core.answer import Answer
 from ..core.formatting import clip, round_number
+from .conventions import metric_order
 from .features import run_features
 from .runs import FEATURE_PART, KEY_METRICS, RunSummary, metrics_of, summarize_run
 
@@ -93,7 +96,10 @@ class RunComparison(Answer):
 
 
 async def compare_runs(
-    api: MlflowApi, runs: list[Run], labels: list[str | None] | None = None
+    api: MlflowApi,
+    runs: list[Run],
+    labels: list[str | None] | None = None,
+    key_metrics: Sequence[str] = KEY_METRICS,
 ) -> RunComparison:
     """Compare `runs` against the first; `labels` name the model versions they stand for."""
     features = [await run_features(api, run) for run in runs]
@@ -107,7 +113,7 @@ async def compare_runs(
         for k in keys
         if len({p.get(k) for p in params}) > 1
     ]
-    metric_keys = list(KEY_METRICS) + sorted({k for m in metrics for k in m} - set(KEY_METRICS))
+    metric_keys = metric_order(sorted({k for m in metrics for k in m}), key_metrics)
     deltas = []
     for key in metric_keys:
         values = [m.get(key) for m in metrics]
@@ -135,7 +141,7 @@ async def compare_runs(
     shifts = {name: [f.importances.get(name) for f in features] for name in features[0].top_features[:10]}
     return RunComparison(
         versions=labels if labels and any(labels) else [],
-        runs=[summarize_run(r) for r in runs],
+        runs=[summarize_run(r, key_metrics) for r in runs],
         param_changes=changes,
         unchanged_params=len(keys) - len(changes),
         metric_deltas=deltas,

@@ -17,6 +17,7 @@ class ExperimentRow(Answer):
     created: str | None = None
     last_updated: str | None = None
     artifact_location: str | None = None
+    description: str | None = None
     tags: dict[str, str] = {}
 
 
@@ -32,6 +33,7 @@ def experiment_row(e: Experiment) -> ExperimentRow:
         created=iso_from_ms(e.creation_time),
         last_updated=iso_from_ms(e.last_update_time),
         artifact_location=e.artifact_location,
+        description=clip(e.tags["mlflow.note.content"], 500) if e.tags.get("mlflow.note.content") else None,
         tags={k: clip(v, 200) for k, v in e.tags.items() if not k.startswith("mlflow.")},
     )
 

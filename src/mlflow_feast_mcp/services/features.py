@@ -1,26 +1,33 @@
-"""Which features a run trained on, and where that record came from, in the seed's order of
-trust: `training_artifacts/features.json`, the `features_part*` params, Feast's
-`feast.feature_refs` tag, a logged dataset's schema. No record means no list: never a guess."""
+"""Which features a run trained on, and where that record came from, in order of trust:
+`training_artifacts/features.json`, the `features_part*` params, the inputs of the signature of the
+LoggedModel the run logged, Feast's `feast.feature_refs` tag, a logged dataset's schema. A label is
+never a feature: signature outputs and named targets are left out, and columns that may be labels
+are named. No record means no list: never a guess."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import Field
 
 from ..backends.mlflow_api import MlflowApi
-from ..backends.mlflow_models import Run
+from ..backends.mlflow_models import DatasetInput, Run
 from ..core import safe_json
 from ..core.answer import Answer
 from ..core.errors import BackendUnavailable
 from ..core.formatting import round_number
+from . import conventions as conv
 from .artifacts import read_json_artifact
+from .logged_models import Signature, signature_of
 from .runs import fold_feature_parts, int_or_none, parse_top_features
 
-FEATURES_JSON = "training_artifacts/features.json"
-IMPORTANCES_JSON = "training_artifacts/feature_importances.json"
-FeatureSource = Literal["features.json", "features_part params", "feast tags", "dataset schema", "none"]
+FEATURES_JSON = conv.FEATURES_JSON
+IMPORTANCES_JSON = conv.IMPORTANCES_JSON
+FeatureSource = Literal[
+    "features.json", "features_part params", "model signature", "feast tags", "dataset schema", "none"
+]
 
 
 class RunFeatures(Answer):
@@ -36,6 +43,9 @@ class RunFeatures(Answer):
     dtypes: dict[str, str] = Field({}, description="feature -> type, when the run recorded types")
     top_features: list[str] = Field([], description="most important first")
     importances: dict[str, float] = {}
+    model_id: str | None = Field(None, description="whose signature")
+    labels: list[str] = Field([], description="left out")
+    possible_labels: list[str] = []
     notes: list[str] = []
 
     def render_text(self) -> str:
@@ -47,12 +57,17 @@ class RunFeatures(Answer):
             if self.logged_feature_count is not None
             else ""
         )
+        model = f" {self.model_id}" if self.model_id else ""
         lines = [
             f"run {scalar(self.run_name)} ({self.run_id}): {self.feature_count} features "
-            f"from {self.source}{logged}"
+            f"from {self.source}{model}{logged}"
         ]
         if self.features:
             lines.append("features: " + ", ".join(scalar(f) for f in self.features))
+        if self.labels:
+            lines.append("labels (not features): " + ", ".join(scalar(x) for x in self.labels))
+        if self.possible_labels:
+            lines.append("may be labels: " + ", ".join(scalar(x) for x in self.possible_labels))
         if self.feature_refs:
             lines.append("feast refs: " + ", ".join(scalar(r) for r in self.feature_refs))
         if self.dtypes:
@@ -99,7 +114,7 @@ def _importances(payload: Any) -> dict[str, float]:
 
 
 def _feast_refs(tags: dict[str, str]) -> list[str]:
-    raw = tags.get("feast.feature_refs", "").strip()
+    raw = tags.get(conv.FEAST_FEATURE_REFS, "").strip()
     if not raw:
         return []
     try:
@@ -111,98 +126,161 @@ def _feast_refs(tags: dict[str, str]) -> list[str]:
     return [r.strip() for r in raw.split(",") if r.strip()]
 
 
-def _dataset_schema(run: Run, exclude: set[str]) -> tuple[list[str], dict[str, str], str | None]:
-    for dataset in run.datasets:
+def _columns(dataset: DatasetInput) -> list[dict[str, Any]]:
+    try:
+        schema = safe_json.loads(dataset.schema or "{}")
+    except ValueError:
+        return []
+    if not isinstance(schema, dict):
+        return []
+    columns = schema.get("mlflow_colspec") or schema.get("columns") or []
+    return [c for c in columns if isinstance(c, dict) and c.get("name")]
+
+
+@dataclass
+class SchemaPick:
+    """A dataset schema read as a feature list, and what was learnt about its labels."""
+
+    dataset: str | None = None
+    names: list[str] = field(default_factory=list)
+    dtypes: dict[str, str] = field(default_factory=dict)
+    labels: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def dataset_features(run: Run, known_labels: set[str]) -> SchemaPick:
+    """The columns of a logged dataset minus its labels. A dataset whose columns are a strict subset
+    of another's is the features-only one (autolog logs X alone): it is preferred, and the other's
+    extra columns are labels."""
+    parsed = [(d, _columns(d)) for d in run.datasets]
+    parsed = [(d, cols) for d, cols in parsed if cols]
+    if not parsed:
+        return SchemaPick()
+    sets = [{c["name"] for c in cols} for _, cols in parsed]
+    pick, extra = 0, set[str]()
+    for i, names in enumerate(sets):
+        wider = [other for other in sets if names < other]
+        if wider:
+            pick, extra = i, wider[0] - names
+            break
+    dataset, columns = parsed[pick]
+    labels = sorted((known_labels | extra) & set().union(*sets))
+    names = [c["name"] for c in columns if c["name"] not in labels]
+    dtypes = {c["name"]: str(c["type"]) for c in columns if c["name"] in names and c.get("type")}
+    notes = [f"read from the schema of logged dataset '{dataset.name}'"]
+    if extra:
+        notes.append(f"left out as labels: {', '.join(sorted(extra))} (not in the features-only dataset)")
+    return SchemaPick(dataset=dataset.name, names=names, dtypes=dtypes, labels=labels, notes=notes)
+
+
+async def signature_features(
+    api: MlflowApi, model_ids: list[str]
+) -> tuple[str | None, Signature | None, str | None]:
+    """The first of `model_ids` whose MLmodel signature names its inputs (an unreadable artifact
+    store is reported, not raised)."""
+    for model_id in dict.fromkeys(model_ids):
         try:
-            schema = safe_json.loads(dataset.schema or "{}")
-        except ValueError:
-            continue
-        columns = schema.get("mlflow_colspec") or schema.get("columns") or []
-        names, dtypes = [], {}
-        for column in columns:
-            if isinstance(column, dict) and column.get("name") and column["name"] not in exclude:
-                names.append(column["name"])
-                if column.get("type"):
-                    dtypes[column["name"]] = str(column["type"])
-        if names:
-            return names, dtypes, dataset.name
-    return [], {}, None
+            signature = await signature_of(api, model_id)
+        except BackendUnavailable as exc:
+            return None, None, str(exc)[:300]
+        if signature and signature.input_types:
+            return model_id, signature, None
+    return None, None, None
 
 
-async def run_features(api: MlflowApi, run: Run) -> RunFeatures:
-    run_id = run.run_id
-    params, tags = run.params, run.tags
-    logged_count = int_or_none(params.get("feature_count"))
-    notes: list[str] = []
-    refs: list[str] = []
-    dtypes: dict[str, str] = {}
-    source: FeatureSource = "none"
-    features: list[str] = []
-
-    from_parts = fold_feature_parts(params, logged_count)
-    unreadable: str | None = None
+async def run_features(api: MlflowApi, run: Run, model_id: str | None = None) -> RunFeatures:
+    """The run's feature list by provenance; `model_id` (a version's source model) is the first
+    LoggedModel whose signature is read."""
+    params = run.params
+    logged_count = int_or_none(params.get(conv.FEATURE_COUNT))
+    answer = RunFeatures(run_id=run.run_id, run_name=run.run_name, source="none", feature_count=0)
+    unreadable: list[str] = []
 
     async def read_optional(path: str) -> Any | None:
         # A database tracking URI cannot reach artifacts a tracking server serves (mlflow-artifacts:):
         # say so and fall back to the params, rather than fail the whole answer.
-        nonlocal unreadable
         try:
-            return await read_json_artifact(api, run_id, path)
+            return await read_json_artifact(api, run.run_id, path)
         except BackendUnavailable as exc:
-            unreadable = str(exc)[:300]
+            unreadable.append(str(exc)[:300])
             return None
 
-    payload = await read_optional(FEATURES_JSON)
+    await _recorded_lists(answer, run, await read_optional(FEATURES_JSON), logged_count)
+    if not answer.features:
+        await _model_or_schema(answer, api, run, model_id, unreadable)
+    if not answer.features:
+        answer.notes.append(
+            "This run recorded no feature list: no training_artifacts/features.json, no features_part* "
+            "params, no logged model signature, no feast.feature_refs tag and no logged dataset schema."
+        )
+    if logged_count is not None and answer.features and logged_count != len(answer.features):
+        answer.notes.append(
+            f"feature_count param says {logged_count} but the list has {len(answer.features)}"
+        )
+    importances = _importances(await read_optional(IMPORTANCES_JSON))
+    if unreadable:
+        answer.notes.append(
+            f"training artifacts could not be read, so features.json was not consulted: {unreadable[0]}"
+        )
+    logged_top = parse_top_features(params.get(conv.TOP_FEATURES))
+    if not importances:
+        importances = {k: v for k, v in logged_top.items() if v is not None}
+    ranked = [name for name, _ in sorted(importances.items(), key=lambda kv: -kv[1])]
+    answer.top_features = ranked[:10] or list(logged_top)[:10]
+    answer.importances = {k: round_number(v) for k, v in importances.items()}
+    answer.feature_count = len(answer.features)
+    answer.logged_feature_count = logged_count
+    return answer
+
+
+async def _recorded_lists(answer: RunFeatures, run: Run, payload: Any, logged_count: int | None) -> None:
+    """features.json, else the features_part* params."""
+    from_parts = fold_feature_parts(run.params, logged_count)
     if payload is not None:
-        features, dtypes = _names_from_json(payload)
-        if features:
-            source = "features.json"
-            if from_parts and from_parts != features:
-                notes.append(
+        answer.features, answer.dtypes = _names_from_json(payload)
+        if answer.features:
+            answer.source = "features.json"
+            if from_parts and from_parts != answer.features:
+                answer.notes.append(
                     f"features_part* params ({len(from_parts)} features) differ from features.json; "
                     "features.json is authoritative"
                 )
-    if not features and from_parts:
-        features, source = from_parts, "features_part params"
-    if not features and (refs := _feast_refs(tags)):
-        features, source = [r.split(":", 1)[-1] for r in refs], "feast tags"
-        if len(tags.get("feast.feature_refs", "")) >= 4900:
-            notes.append("feast.feature_refs is near Feast's ~5,000-char tag cut; the list may be incomplete")
-    if not features:
-        exclude = {params.get("target", ""), params.get("label", ""), params.get("target_column", "")}
-        names, dtypes, dataset_name = _dataset_schema(run, exclude)
-        if names:
-            features, source = names, "dataset schema"
-            notes.append(f"read from the schema of logged dataset '{dataset_name}'; it may include the label")
-    if not features:
-        notes.append(
-            "This run recorded no feature list: no training_artifacts/features.json, no features_part* "
-            "params, no feast.feature_refs tag and no logged dataset schema."
-        )
-    if logged_count is not None and features and logged_count != len(features):
-        notes.append(f"feature_count param says {logged_count} but the list has {len(features)}")
+    if not answer.features and from_parts:
+        answer.features, answer.source = from_parts, "features_part params"
 
-    importances = _importances(await read_optional(IMPORTANCES_JSON))
-    if unreadable:
-        notes.append(
-            f"training artifacts could not be read, so features.json was not consulted: {unreadable}"
+
+async def _model_or_schema(
+    answer: RunFeatures, api: MlflowApi, run: Run, model_id: str | None, unreadable: list[str]
+) -> None:
+    """The logged model's signature inputs, else Feast's tags, else a dataset schema."""
+    labels = conv.target_columns(run)
+    found, signature, error = await signature_features(api, ([model_id] if model_id else []) + run.model_ids)
+    if error:
+        unreadable.append(error)
+    if signature is not None:
+        answer.features, answer.dtypes = list(signature.inputs), dict(signature.input_types)
+        answer.source, answer.model_id = "model signature", found
+        answer.labels = [x for x in signature.output_names if x not in answer.features]
+        return
+    if refs := _feast_refs(run.tags):
+        answer.features, answer.source, answer.feature_refs = (
+            [r.split(":", 1)[-1] for r in refs],
+            "feast tags",
+            refs,
         )
-    logged_top = parse_top_features(params.get("top_features"))
-    if not importances:
-        importances = {k: v for k, v in logged_top.items() if v is not None}
-    top = [name for name, _ in sorted(importances.items(), key=lambda kv: -kv[1])][:10] or list(logged_top)[
-        :10
-    ]
-    return RunFeatures(
-        run_id=run_id,
-        run_name=run.run_name,
-        source=source,
-        feature_count=len(features),
-        logged_feature_count=logged_count,
-        features=features,
-        feature_refs=refs,
-        dtypes=dtypes,
-        top_features=top,
-        importances={k: round_number(v) for k, v in importances.items()},
-        notes=notes,
-    )
+        if len(run.tags.get(conv.FEAST_FEATURE_REFS, "")) >= 4900:
+            answer.notes.append(
+                "feast.feature_refs is near Feast's ~5,000-char tag cut; the list may be incomplete"
+            )
+        return
+    pick = dataset_features(run, labels)
+    if pick.names:
+        answer.features, answer.dtypes, answer.source = pick.names, pick.dtypes, "dataset schema"
+        answer.labels = pick.labels
+        answer.possible_labels = [c for c in pick.names if conv.looks_like_label(c)]
+        answer.notes += pick.notes
+        if answer.possible_labels:
+            answer.notes.append(
+                f"{', '.join(answer.possible_labels)} may be the label: the logged dataset does not "
+                "record its targets"
+            )

@@ -19,8 +19,10 @@ async def resolve_experiment(api: MlflowApi, ref: str) -> Experiment:
         raise InvalidArgument(
             "experiment is empty. Pass an experiment name, e.g. 'nba_game_winner_prediction'."
         )
+    if len(ref) > 500:
+        raise InvalidArgument(f"experiment {quote(ref)} is longer than any experiment name or id.")
     found = await api.get_experiment_by_name(ref)
-    if found is None and ref.isdigit():
+    if found is None and ref.isdigit() and len(ref) <= 19:  # ids are int64: longer digits are a name
         found = await api.get_experiment(ref)
     if found is not None:
         return found
@@ -33,7 +35,7 @@ async def resolve_experiment(api: MlflowApi, ref: str) -> Experiment:
 
 
 async def resolve_run(api: MlflowApi, ref: str, default_experiment: str) -> Run:
-    """A run by id; or 'latest' / a run name, looked up in the default experiment."""
+    """A run by id; or 'latest' (the newest top-level run) / a run name, in the default experiment."""
     ref = ref.strip()
     if RUN_ID.match(ref):
         try:
@@ -51,9 +53,14 @@ async def resolve_run(api: MlflowApi, ref: str, default_experiment: str) -> Run:
             "Find runs with mlflow_search_runs."
         )
     experiment = await resolve_experiment(api, default_experiment)
-    if ref.lower() == "latest":
+    if ref.lower() == "latest":  # the newest top-level run: a sweep's last trial is not "the latest run"
         runs, _ = await api.search_runs(
-            [experiment.experiment_id], "", ["attributes.start_time DESC"], 1, None, "ACTIVE_ONLY"
+            [experiment.experiment_id],
+            "tags.mlflow.parentRunId IS NULL",
+            ["attributes.start_time DESC"],
+            1,
+            None,
+            "ACTIVE_ONLY",
         )
         if not runs:
             raise NotFound(f"Experiment '{experiment.name}' has no runs yet.")

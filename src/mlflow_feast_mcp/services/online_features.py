@@ -7,7 +7,7 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from ..backends.feast_online import OnlineRead, ViewRead
 from ..core.answer import Answer
@@ -18,16 +18,16 @@ from ..core.render import scalar
 
 class ViewValues(BaseModel):
     view: str
-    event_timestamp: str | None = Field(None, description="ISO 8601 UTC of the stored values")
-    present: bool = Field(description="every requested feature of the view has a stored value")
-    missing: list[str] = Field([], description="requested features with no stored value (when some are)")
-    not_read: str | None = Field(None, description="why the online store was not asked")
-    values: dict[str, Any] = Field({}, description="feature -> stored value")
+    event_timestamp: str | None = None
+    present: bool
+    missing: list[str] = []  # requested features without a stored value, when some have one
+    not_read: str | None = None  # why the online store was not asked (an on-demand view)
+    values: dict[str, Any] = {}
 
 
 class EntityFeatures(BaseModel):
     entity: dict[str, Any]
-    present: bool = Field(description="every requested feature has a stored value")
+    present: bool  # every requested feature has a stored value
     views: list[ViewValues]
 
 

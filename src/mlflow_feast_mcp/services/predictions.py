@@ -42,12 +42,10 @@ class ExpectedVersion(BaseModel):
 
 
 class WriterRow(BaseModel):
-    """A model version (and run) that wrote predictions, with where it stands in the registry now."""
-
+    # a model version (and run) that wrote predictions, with its stage in the registry now
     model_version: str | None = None
     run_id: str | None = None
-    stage: str | None = None
-    aliases: list[str] = []
+    stage: str | None = None  # and its aliases: 'Archived, @champion'
     batches: int
     rows: int
     first: str | None = None
@@ -66,17 +64,17 @@ class NewestBatch(BaseModel):
     rows: int
     model_version: str | None = None
     run_id: str | None = None
-    from_expected: bool = Field(description="written by the version the reference resolves to now")
+    from_expected: bool  # written by the version the reference resolves to now
     probability_min: float | None = None
     probability_max: float | None = None
-    probability_mean: float | None = Field(None, description="mean winner probability: expected accuracy")
-    writer_test_accuracy: float | None = Field(None, description="test_accuracy of the run that wrote it")
-    home_pick_share: float | None = Field(None, description="share of games whose pick is the home team")
+    probability_mean: float | None = None  # the mean winner probability: the expected accuracy
+    writer_test_accuracy: float | None = None
+    home_pick_share: float | None = None
     feature_services: list[str] = []
 
 
 class PredictionsSpotCheck(Answer):
-    verdict: str = Field(description="OK / STALE / CHECK / NO PREDICTIONS, with the reason")
+    verdict: str = Field(description="OK, STALE, CHECK or NO PREDICTIONS, with the reason")
     table: str
     database: str
     expected: ExpectedVersion
@@ -88,10 +86,9 @@ class PredictionsSpotCheck(Answer):
     flags: list[str] = []
     newest: NewestBatch | None = None
     writers: list[WriterRow] = []
-    batches: list[BatchRow] = Field([], description="newest first")
-    nulls: dict[str, int] = Field({}, description="column -> rows with NULL, in scope")
-    samples: list[dict[str, Any]] = Field([], description="rows of the newest batch, by game_id")
-    other_models: dict[str, int] = Field({}, description="model_name -> rows, when this model has none")
+    batches: list[BatchRow] = []  # newest first
+    nulls: dict[str, int] = {}  # column -> rows with NULL
+    samples: list[dict[str, Any]] = []  # rows of the newest batch, by game_id
     truncated: bool = False
     hint: str | None = None
 
@@ -111,11 +108,6 @@ class PredictionsSpotCheck(Answer):
             lines.append("newest batch: " + _newest_line(self.newest))
         if self.nulls:
             lines.append("nulls: " + ", ".join(f"{k}={v}" for k, v in self.nulls.items()))
-        if self.other_models:
-            lines.append(
-                "other models in the table: "
-                + ", ".join(f"{scalar(k)}={v}" for k, v in self.other_models.items())
-            )
         for title, rows in (
             (f"writers ({len(self.writers)}):", [w.model_dump(exclude_defaults=True) for w in self.writers]),
             (
@@ -292,9 +284,11 @@ def verdict_line(snap: Snapshot, expected: ExpectedVersion, flags: list[str], wi
     e = expected
     if not snap.rows:
         scope = f" in the window {window}" if window else ""
+        others = ", ".join(f"{scalar(k)} ({v} rows)" for k, v in snap.other_models.items())
         return (
-            f"NO PREDICTIONS: {snap.table} holds no rows of model {scalar(e.model_name)}{scope}; run "
-            "generate_game_predictions (it writes one batch per run)"
+            f"NO PREDICTIONS: {snap.table} holds no rows of model {scalar(e.model_name)}{scope}"
+            + (f" (it holds {others})" if others else "")
+            + "; run generate_game_predictions (it writes one batch per run)"
         )
     newest = snap.batches[0]
     head = f"the newest batch ({newest.created_at}, {counted(newest.rows, 'row')})"
@@ -345,7 +339,6 @@ async def spot_check(
         else [],
         nulls=snap.nulls,
         samples=[{k: _cell(v) for k, v in row.items()} for row in snap.samples],
-        other_models=snap.other_models,
     )
     return fit_spot_check(answer, snap.batch_count, budget)
 
@@ -353,11 +346,13 @@ async def spot_check(
 def _writer(writer: Writer, versions: dict[int, ModelVersion], aliases: dict[int, list[str]]) -> WriterRow:
     number = _version_number(writer.model_version)
     registered = versions.get(number) if number is not None else None
+    stage = "not registered"
+    if registered is not None:
+        stage = ", ".join([registered.stage, *(f"@{a}" for a in sorted(aliases.get(registered.version, [])))])
     return WriterRow(
         model_version=writer.model_version,
         run_id=writer.run_id,
-        stage=registered.stage if registered else "not registered",
-        aliases=sorted(aliases.get(number, [])) if registered and number is not None else [],
+        stage=stage,
         batches=writer.batches,
         rows=writer.rows,
         first=writer.first,

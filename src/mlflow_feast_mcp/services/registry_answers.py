@@ -1,22 +1,42 @@
 """The Model Registry as answers: registered models with aliases and latest versions, every version
-of one model with its run's headline metrics, and one version resolved from any reference."""
+of one model with its run's metrics, and one version resolved from any reference MLflow accepts,
+with its run, its LoggedModel (metrics per dataset) and its features."""
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 
 from pydantic import BaseModel, Field, PrivateAttr
 
 from ..backends.mlflow_api import MlflowApi, MlflowMissing
+from ..backends.mlflow_models import LoggedModel, Run
 from ..core.answer import Answer
-from ..core.errors import InvalidArgument
+from ..core.errors import InvalidArgument, NotFound
 from ..core.formatting import clip, iso_from_ms
 from ..core.paging import PageInfo, Pager
 from ..core.render import render, scalar
 from .features import RunFeatures, run_features
+from .logged_models import (
+    LoggedModelRow,
+    get_logged_model,
+    is_model_id,
+    model_row,
+    versions_from_model,
+)
 from .mlflow_lookup import RUN_ID, name_contains_filter
-from .registry import Resolution, VersionInfo, all_versions, get_model, resolve_model_version, version_info
-from .runs import RunSummary, run_line, summarize_run
+from .registry import (
+    Resolution,
+    VersionInfo,
+    all_versions,
+    get_model,
+    resolve_logged_model,
+    resolve_model_version,
+    version_info,
+)
+from .runs import KEY_METRICS, SUMMARY_OTHERS, RunSummary, metrics_text, run_line, summarize_run
+
+MODEL_METRICS_HINT = "mlflow_search_logged_models(model_id=...) lists every metric"
 
 
 class ModelRow(BaseModel):
@@ -33,6 +53,7 @@ class ModelList(PageInfo):
 
 class VersionRow(VersionInfo):
     metrics: dict[str, float | int] = {}
+    more_metrics: int | None = None
 
 
 class ModelDetail(PageInfo):
@@ -45,25 +66,44 @@ class ModelDetail(PageInfo):
 
 
 class ModelVersionAnswer(Answer):
-    resolution: Resolution
-    version: VersionInfo
+    resolution: Resolution | None = None
+    version: VersionInfo | None = None
     tags: dict[str, str] = {}
     run: RunSummary | None = None
+    logged_model: LoggedModelRow | None = None
     features: RunFeatures | None = None
     notes: list[str] = []
     _detailed: bool = PrivateAttr(False)  # the full feature list in the text, not just the top five
 
     def render_text(self) -> str:
-        r, v = self.resolution, self.version
-        aliases = f"; aliases: {', '.join(v.aliases)}" if v.aliases else "; no aliases"
-        status = f"; status {v.status}" if v.status != "READY" else ""
-        lines = [
-            f"{r.model_name} '{r.ref}' -> version {v.version} (resolved by {r.resolved_by}); stage {v.stage}"
-            f"{aliases}{status}; created {v.created}"
-        ]
-        lines += [f"CONFLICT: {c}" for c in r.conflicts]
+        r, v, m = self.resolution, self.version, self.logged_model
+        lines = []
+        if r is not None and v is not None:
+            aliases = f"; aliases: {', '.join(scalar(a) for a in v.aliases)}" if v.aliases else "; no aliases"
+            status = f"; status {v.status}" if v.status != "READY" else ""
+            lines.append(
+                f"{scalar(r.model_name)} {scalar(r.ref)} -> version {v.version} (resolved by {r.resolved_by}); "
+                f"stage {v.stage}{aliases}{status}; created {v.created}"
+            )
+            lines += [f"note: {r.note}"] if r.note else []
+            lines += [f"CONFLICT: {c}" for c in r.conflicts]
+        elif m is not None:
+            lines.append(f"{m.model_id} is a LoggedModel no registry version was made from")
         if self.run:
             lines.append(run_line(self.run))
+        if m:
+            registered = (
+                f"; registered as {', '.join(m.registered_versions)}" if m.registered_versions else ""
+            )
+            lines.append(
+                f"logged model {m.model_id} ({scalar(m.name)}{', ' + m.status if m.status else ''}): "
+                + (
+                    metrics_text(m.metrics, m.more_metrics, MODEL_METRICS_HINT)
+                    if m.metrics
+                    else "metrics as the run's"
+                )
+                + registered
+            )
         if self.features:
             f = self.features
             head = f"features: {f.feature_count} from {f.source}"
@@ -76,7 +116,7 @@ class ModelVersionAnswer(Answer):
         extra = self.model_dump(include={"tags", "notes"}, exclude_none=True)
         if any(extra.values()):
             lines.append(render(extra))
-        if v.description:
+        if v is not None and v.description:
             lines.append(f"description: {scalar(v.description)}")
         return "\n".join(lines)
 
@@ -103,7 +143,13 @@ async def list_registered_models(
 
 
 async def describe_registered_model(
-    api: MlflowApi, name: str, stage: str | None, page_size: int, page_token: str | None, budget: int
+    api: MlflowApi,
+    name: str,
+    stage: str | None,
+    page_size: int,
+    page_token: str | None,
+    budget: int,
+    key_metrics: Sequence[str] = KEY_METRICS,
 ) -> ModelDetail:
     model = await get_model(api, name)
     aliases = model.aliases_by_version()
@@ -120,7 +166,8 @@ async def describe_registered_model(
         row = VersionRow(**version_info(v, aliases).model_dump())
         if row.run_id and RUN_ID.match(row.run_id):
             with contextlib.suppress(MlflowMissing):  # a deleted source run: no metrics to show
-                row.metrics = summarize_run(await api.get_run(row.run_id)).metrics
+                summary = summarize_run(await api.get_run(row.run_id), key_metrics, 3)
+                row.metrics, row.more_metrics = summary.metrics, summary.more_metrics
         rows.append(row)
     return pager.page(
         rows,
@@ -139,8 +186,19 @@ async def describe_registered_model(
     )
 
 
-async def describe_model_version(api: MlflowApi, name: str, ref: str, detailed: bool) -> ModelVersionAnswer:
-    resolution, version, model = await resolve_model_version(api, name, ref)
+async def describe_model_version(
+    api: MlflowApi, name: str, ref: str, detailed: bool, key_metrics: Sequence[str] = KEY_METRICS
+) -> ModelVersionAnswer:
+    """One version from any reference; `m-...` is the version made from that LoggedModel, or the
+    model itself when no version was made from it."""
+    if is_model_id(ref):
+        logged = await get_logged_model(api, ref)
+        made = await versions_from_model(api, logged)
+        if not made:
+            return await _unregistered(api, logged, detailed, key_metrics)
+        resolution, version, model = await resolve_logged_model(api, name, logged, made)
+    else:
+        resolution, version, model = await resolve_model_version(api, name, ref)
     info = version_info(version, model.aliases_by_version())
     answer = ModelVersionAnswer(
         resolution=resolution,
@@ -148,16 +206,54 @@ async def describe_model_version(api: MlflowApi, name: str, ref: str, detailed: 
         tags={k: clip(v, 200) for k, v in version.tags.items()},
     )
     answer._detailed = detailed
+    run = None
     if info.run_id and RUN_ID.match(info.run_id):
-        try:
-            run = await api.get_run(info.run_id)
-            answer.run = summarize_run(run)
-            features = await run_features(api, run)
-            if not detailed:
-                features = features.model_copy(update={"importances": {}, "dtypes": {}})
-            answer.features = features
-        except MlflowMissing:
-            answer.notes.append(f"source run {info.run_id} no longer exists in MLflow")
+        run = await _with_run(answer, api, info.run_id, info.model_id, detailed, key_metrics)
     else:
         answer.notes.append("this version records no source run")
+    if info.model_id:
+        with contextlib.suppress(MlflowMissing, NotFound):
+            logged = await get_logged_model(api, info.model_id)
+            answer.logged_model = model_row(
+                logged, key_metrics, None if detailed else 6, run.metrics if run else None
+            )
+    return answer
+
+
+async def _with_run(
+    answer: ModelVersionAnswer,
+    api: MlflowApi,
+    run_id: str,
+    model_id: str | None,
+    detailed: bool,
+    key_metrics: Sequence[str],
+) -> Run | None:
+    """The source run's summary and the features (the version's own model's signature first)."""
+    try:
+        run = await api.get_run(run_id)
+    except MlflowMissing:
+        answer.notes.append(f"source run {run_id} no longer exists in MLflow")
+        return None
+    answer.run = summarize_run(run, key_metrics, None if detailed else SUMMARY_OTHERS)
+    features = await run_features(api, run, model_id)
+    if not detailed:
+        features = features.model_copy(update={"importances": {}, "dtypes": {}})
+    answer.features = features
+    return run
+
+
+async def _unregistered(
+    api: MlflowApi, logged: LoggedModel, detailed: bool, key_metrics: Sequence[str]
+) -> ModelVersionAnswer:
+    answer = ModelVersionAnswer()
+    answer._detailed = detailed
+    answer.notes.append(
+        f"no registry version was made from {logged.model_id}; this is the LoggedModel itself "
+        f"(mlflow_search_logged_models(model_id='{logged.model_id}') reads it in full)"
+    )
+    run = None
+    if logged.source_run_id and RUN_ID.match(logged.source_run_id):
+        run = await _with_run(answer, api, logged.source_run_id, logged.model_id, detailed, key_metrics)
+    limit = None if detailed else 6
+    answer.logged_model = model_row(logged, key_metrics, limit, run.metrics if run else None)
     return answer

@@ -1,25 +1,34 @@
-"""One run in full, for `mlflow_get_run` and the run resource: summary, params with the
-`features_part*` chunks folded, useful tags, top-level artifacts, datasets, registry versions."""
+"""One run in full, for `mlflow_get_run` and the run resource: summary, description, params with the
+`features_part*` chunks folded, useful tags, top-level artifacts, the LoggedModels it logged,
+datasets, registry versions, its parent (a sweep's trial) or its children (a sweep), best first."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Sequence
+
 from pydantic import BaseModel, Field
 
-from ..backends.mlflow_api import MlflowApi
+from ..backends.mlflow_api import MlflowApi, MlflowMissing
 from ..backends.mlflow_models import Run
 from ..core.answer import Answer
 from ..core.budget import fit
 from ..core.formatting import clip, iso_from_ms, round_number
-from .artifacts import list_dir
+from . import conventions as conv
+from .artifacts import list_dir, model_folder
+from .logged_models import LoggedModelRow, model_row, models_of_run
 from .runs import (
     FEATURE_PART,
     KEY_METRICS,
     RunSummary,
+    description_of,
     fold_feature_parts,
-    metrics_of,
     summarize_run,
     useful_tags,
 )
+from .sweeps import SweepSummary, children_of, summarize_sweep
+
+CONCISE_OTHERS = 12  # metrics beyond the key ones in a concise run
 
 
 class RunDataset(BaseModel):
@@ -31,54 +40,80 @@ class RunDataset(BaseModel):
 
 class RunDetail(RunSummary, Answer):
     experiment: str | None = None
+    parent_run_name: str | None = None
     end_time: str | None = None
     duration_s: float | None = None
+    description: str | None = Field(None, description="mlflow.note.content")
     params: dict[str, str] = Field({}, description="all params except features_part* (folded into features)")
     features: list[str] = Field([], description="features_part* params folded in order")
     tags: dict[str, str] = {}
     artifacts: list[str] = Field([], description="top-level artifact paths; directories end with '/'")
+    logged_models: list[LoggedModelRow] = Field([], description="files: path 'models/<id>'")
     registered_versions: list[str] = Field([], description="'model vN (stage)' registered from this run")
     datasets: list[RunDataset] = []
+    sweep: SweepSummary | None = Field(None, description="its trials, best first")
     notes: list[str] = []
 
 
-async def build_run_detail(api: MlflowApi, run: Run, detailed: bool) -> RunDetail:
+async def build_run_detail(
+    api: MlflowApi, run: Run, detailed: bool, key_metrics: Sequence[str] = KEY_METRICS
+) -> RunDetail:
     params = run.params
-    summary = summarize_run(run, list(metrics_of(run)) if detailed else KEY_METRICS)
+    summary = summarize_run(run, key_metrics, None if detailed else CONCISE_OTHERS)
     start, end = run.start_time, run.end_time
     experiment = await api.get_experiment(run.experiment_id)
     listing = await list_dir(api, run.run_id, "")
     versions, _ = await api.search_model_versions(f"run_id = '{run.run_id}'", 50, None)
     registered = [f"{v.name} v{v.version} ({v.stage})" for v in sorted(versions, key=lambda v: v.version)]
+    models = await models_of_run(api, run)
     features = fold_feature_parts(params, summary.feature_count)
     shown_params = {
         k: (v if detailed else clip(v, 300))
         for k, v in sorted(params.items())
-        if not FEATURE_PART.match(k) and (detailed or k != "top_features")
+        if not FEATURE_PART.match(k) and (detailed or k != conv.TOP_FEATURES)
     }
-    if not detailed and "top_features" in params:
-        shown_params["top_features"] = clip(params["top_features"], 300)
+    if not detailed and conv.TOP_FEATURES in params:
+        shown_params[conv.TOP_FEATURES] = clip(params[conv.TOP_FEATURES], 300)
     notes = []
-    if any(f.path == "training_artifacts" for f in listing) and not features:
+    if any(f.path == conv.SEED_ARTIFACT_FOLDER for f in listing) and not features:
         notes.append(
             "no features_part* params; see mlflow_get_run_features for training_artifacts/features.json"
         )
+    if models:
+        notes.append(
+            f"model files (MLmodel, requirements...): mlflow_list_artifacts(run_id='{run.run_id}', "
+            f"path='{model_folder(models[0].model_id)}')"
+        )
+    children, more = await children_of(api, run)
     return RunDetail(
         **summary.model_dump(),
         experiment=experiment.name if experiment else None,
+        parent_run_name=await _parent_name(api, summary.parent_run_id),
         end_time=iso_from_ms(end),
         duration_s=round_number((end - start) / 1000) if start and end else None,
+        description=description_of(run, 10_000 if detailed else 1000),
         params=shown_params,
         features=features,
         tags=useful_tags(run, 10_000 if detailed else 300),
-        artifacts=[f.path + ("/" if f.is_dir else "") for f in listing],
+        artifacts=[f.path + ("/" if f.is_dir else "") for f in listing]
+        + [model_folder(m.model_id) + "/" for m in models],
+        logged_models=[model_row(m, key_metrics, None if detailed else 4, run.metrics) for m in models],
         registered_versions=registered,
         datasets=[
             RunDataset(name=d.name, digest=d.digest, source_type=d.source_type, context=d.context)
             for d in run.datasets
         ],
+        sweep=summarize_sweep(run, children, more, key_metrics) if children else None,
         notes=notes,
     )
+
+
+async def _parent_name(api: MlflowApi, parent_id: str | None) -> str | None:
+    if not parent_id:
+        return None
+    with contextlib.suppress(MlflowMissing):
+        return (await api.get_run(parent_id)).run_name
+    return None
 
 
 def fit_run_detail(detail: RunDetail, budget: int) -> RunDetail:

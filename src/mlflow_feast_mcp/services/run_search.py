@@ -1,47 +1,66 @@
-"""Runs of an experiment, one compact row each: MLflow's filter and order syntax, paged."""
+"""Runs of an experiment, one compact row each: MLflow's filter and order syntax, paged. Top-level
+runs by default, each with its number of children (a sweep's trials); children on request, or the
+children of one parent, best first by the sweep's metric when it is evident."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from pydantic import PrivateAttr
+
 from ..backends.mlflow_api import MlflowApi
+from ..backends.mlflow_models import Run
 from ..core.errors import InvalidArgument
 from ..core.paging import PageInfo, Pager
-from ..core.render import table
-from .mlflow_lookup import resolve_experiment
+from ..core.render import scalar, table
+from . import conventions as conv
+from .mlflow_lookup import resolve_experiment, resolve_run
 from .runs import KEY_METRICS, RunSummary, summarize_run
+from .sweeps import child_counts, children_of, sweep_metric
 
 STATUSES = {"FINISHED", "FAILED", "RUNNING", "KILLED", "SCHEDULED"}
+ROW_OTHERS = 3  # metrics per row beyond the key and asked-for ones
 
 
 class RunSearchPage(PageInfo):
     experiment: str
     experiment_id: str
+    scope: str
     order_by: list[str]
     runs: list[RunSummary]
+    note: str | None = None
+    _columns: list[str] = PrivateAttr(default_factory=list)  # metrics shown as columns (key, asked for)
+    _children_of: bool = PrivateAttr(False)
 
     def render_text(self) -> str:
-        head = f"experiment: {self.experiment} (id {self.experiment_id}); order: {', '.join(self.order_by)}"
-        metric_keys: list[str] = []
-        for run in self.runs:
-            metric_keys += [k for k in run.metrics if k not in metric_keys]
-        rows = [
-            {
-                "run_name": r.run_name,
-                "run_id": r.run_id,
-                "start_time": r.start_time,
-                "status": r.status,
-                "model_version": r.model_version,
-                "algorithm": r.algorithm,
-                "feature_count": r.feature_count,
-                **{k: r.metrics.get(k) for k in metric_keys},
-            }
-            for r in self.runs
-        ]
-        lines = [head, f"runs ({len(rows)}):" if rows else "runs: none match"]
-        if rows:
-            lines += table(rows, "  ")
-        if self.hint:
-            lines.append(self.hint)
+        head = (
+            f"experiment: {scalar(self.experiment)} (id {self.experiment_id}); {self.scope}; "
+            f"order: {', '.join(scalar(o) for o in self.order_by)}"
+        )
+        columns = [k for k in self._columns if any(k in r.metrics for r in self.runs)]
+        lines = [head, f"runs ({len(self.runs)}):" if self.runs else "runs: none match"]
+        if self.runs:
+            lines += table([self._row(r, columns) for r in self.runs], "  ")
+        lines += [extra for extra in (self.note, self.hint) if extra]
         return "\n".join(lines)
+
+    def _row(self, r: RunSummary, columns: list[str]) -> dict[str, object]:
+        others = [f"{k}={scalar(v)}" for k, v in r.metrics.items() if k not in columns]
+        if r.more_metrics:
+            others.append(f"+{r.more_metrics}")
+        return {
+            "run_name": r.run_name,
+            "run_id": r.run_id,
+            "start_time": r.start_time,
+            "status": r.status,
+            "parent_run_id": None if self._children_of else r.parent_run_id,
+            "children": r.child_runs,
+            "model_version": r.model_version,
+            "algorithm": r.algorithm,
+            "feature_count": r.feature_count,
+            **{k: r.metrics.get(k) for k in columns},
+            "other metrics": ", ".join(others) or None,
+        }
 
 
 def filter_clauses(filter_string: str | None, status: str | None) -> list[str]:
@@ -67,24 +86,71 @@ async def search_runs(
     page_size: int,
     page_token: str | None,
     budget: int,
+    *,
+    key_metrics: Sequence[str] = KEY_METRICS,
+    include_children: bool = False,
+    parent_run: str | None = None,
 ) -> RunSearchPage:
     exp = await resolve_experiment(api, experiment)
     clauses = filter_clauses(filter_string, status)
-    order = [o.strip() for o in (order_by or ["attributes.start_time DESC"]) if o.strip()]
-    keys = list(KEY_METRICS) + [k for k in metric_keys or [] if k not in KEY_METRICS]
+    scope, order, parent, asked = "top-level runs", order_by, None, list(metric_keys or [])
+    if parent_run:
+        parent = await resolve_run(api, parent_run, exp.name)
+        clauses.append(f"tags.{conv.PARENT_TAG} = '{parent.run_id}'")
+        scope = f"children of {scalar(parent.run_name)} ({parent.run_id})"
+        picked = await _sweep_metric(api, parent, key_metrics)
+        if picked:
+            asked.append(picked[0])
+            quoted = picked[0] if picked[0].replace("_", "").isalnum() else f"`{picked[0]}`"
+            order = order_by or [f"metrics.{quoted} {'ASC' if picked[1] else 'DESC'}"]
+    elif include_children or conv.PARENT_TAG.lower() in (filter_string or "").lower():
+        scope = "all runs, children included"  # a filter on the parent tag asks for children
+    else:
+        clauses.append(f"tags.{conv.PARENT_TAG} IS NULL")
+    order = [o.strip() for o in (order or ["attributes.start_time DESC"]) if o.strip()]
+    keys = list(dict.fromkeys([*key_metrics, *asked]))
     pager = Pager.open("mlflow_search_runs", page_token, exp.experiment_id, clauses, order, page_size)
     rows, next_cursor = await api.search_runs(
         [exp.experiment_id], " and ".join(clauses), order, page_size, pager.backend_token, "ACTIVE_ONLY"
     )
-    return pager.page(
-        [summarize_run(r, keys) for r in rows],
-        lambda items, info: RunSearchPage(
+    summaries, note = await _summaries(api, exp.experiment_id, rows, keys, counted=not parent)
+    if not parent and not include_children and any(s.child_runs for s in summaries):
+        note = (note or "") + (
+            "Children are hidden: mlflow_search_runs(parent_run_id=...) lists one run's children best "
+            "first, include_children=true lists them all."
+        )
+
+    def build(items: list[RunSummary], info: PageInfo) -> RunSearchPage:
+        page = RunSearchPage(
             experiment=exp.name,
             experiment_id=exp.experiment_id,
+            scope=scope,
             order_by=order,
             runs=items,
+            note=note or None,
             **info.model_dump(),
-        ),
-        budget,
-        next_cursor,
-    )
+        )
+        page._columns, page._children_of = keys, parent is not None
+        return page
+
+    return pager.page(summaries, build, budget, next_cursor)
+
+
+async def _summaries(
+    api: MlflowApi, experiment_id: str, rows: list[Run], keys: list[str], counted: bool
+) -> tuple[list[RunSummary], str | None]:
+    """Row summaries, with child counts for the rows that have children."""
+    summaries = [summarize_run(r, keys, ROW_OTHERS) for r in rows]
+    if not counted:
+        return summaries, None
+    counts, cut = await child_counts(api, experiment_id, rows)
+    for summary in summaries:
+        summary.child_runs = counts.get(summary.run_id) or None
+    return summaries, "Child counts are lower bounds (many nested runs). " if cut else None
+
+
+async def _sweep_metric(api: MlflowApi, parent: Run, key_metrics: Sequence[str]) -> tuple[str, bool] | None:
+    """The sweep's metric and whether lower is better, when its trials make it evident."""
+    children, _ = await children_of(api, parent, 200)
+    picked = sweep_metric(parent, children, key_metrics)
+    return (picked[0], picked[1]) if picked else None

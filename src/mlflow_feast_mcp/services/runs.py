@@ -1,9 +1,11 @@
-"""Runs as the seed logs them, summarised for an agent: names first, ISO times, the seed's params
-(`model_version`, `algorithm`, `feature_count`) and metrics up front, `features_part*` folded."""
+"""Runs summarised for an agent: names first, ISO times, the headline params (`model_version`,
+`algorithm`, `feature_count`, by the names in `conventions`), the key metrics first and then the
+others, bounded and counted, `features_part*` folded."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -11,24 +13,27 @@ from pydantic import BaseModel, Field
 from ..backends.mlflow_models import Run
 from ..core import safe_json
 from ..core.formatting import clip, iso_from_ms, round_number
+from ..core.render import scalar
+from ..core.settings import DEFAULT_KEY_METRICS
+from . import conventions as conv
 
-KEY_METRICS = ("test_accuracy", "train_accuracy", "training_samples", "test_samples")
-FEATURE_PART = re.compile(r"^features_part(\d+)$")
+KEY_METRICS = tuple(DEFAULT_KEY_METRICS)  # the default of Settings.key_metrics
+FEATURE_PART = conv.FEATURE_PART
+SUMMARY_OTHERS = 5  # metrics beyond the key ones in a one-line summary; the rest are counted
+MORE_METRICS_HINT = "mlflow_get_run(response_format='detailed') lists every metric"
 # Tags worth an agent's attention; the rest (mlflow.source.git.*, log-model history...) is noise.
 USEFUL_TAGS = (
     "mlflow.runName",
     "mlflow.user",
     "mlflow.source.name",
     "mlflow.source.git.commit",
-    "mlflow.note.content",
-    "mlflow.parentRunId",
     "feast.feature_service",
     "feast.feature_views",
 )
 
 
 class RunSummary(BaseModel):
-    """One run in a line: who, when, status, the seed's headline params and metrics."""
+    """One run in a line: who, when, status, the headline params and metrics."""
 
     run_id: str
     run_name: str | None = None
@@ -37,18 +42,28 @@ class RunSummary(BaseModel):
     model_version: str | None = None
     algorithm: str | None = None
     feature_count: int | None = None
-    metrics: dict[str, float | int] = {}
+    parent_run_id: str | None = Field(None, description="its sweep's run")
+    child_runs: int | None = Field(None, description="nested runs (trials)")
+    metrics: dict[str, float | int] = Field({}, description="key metrics first")
+    more_metrics: int | None = Field(None, description="metrics not shown")
+
+
+def metrics_text(metrics: dict[str, float | int], more: int | None, how: str = MORE_METRICS_HINT) -> str:
+    """`k=v, k=v (+3 more metrics: <how>)`; 'no metrics' only when there are none."""
+    shown = ", ".join(f"{scalar(k)}={scalar(v)}" for k, v in metrics.items())
+    if more:
+        shown += f"{' ' if shown else ''}(+{more} more metrics: {how})"
+    return shown or "no metrics"
 
 
 def run_line(run: RunSummary) -> str:
-    """A run in one line of text: name, id, status, algorithm and version, features, key metrics
+    """A run in one line of text: name, id, status, algorithm and version, features, metrics
     (start times are in the structured content and in search results)."""
-    from ..core.render import scalar
-
-    what = " ".join(x for x in (run.algorithm, run.model_version) if x) or "no algorithm/model_version params"
+    what = " ".join(scalar(x) for x in (run.algorithm, run.model_version) if x) or "no algorithm recorded"
     features = f", {run.feature_count} features" if run.feature_count is not None else ""
-    metrics = ", ".join(f"{k}={scalar(v)}" for k, v in run.metrics.items()) or "no key metrics"
-    return f"run {scalar(run.run_name)} ({run.run_id}): {run.status}, {what}{features}; {metrics}"
+    parent = f", trial of {run.parent_run_id}" if run.parent_run_id else ""
+    metrics = metrics_text(run.metrics, run.more_metrics)
+    return f"run {scalar(run.run_name)} ({run.run_id}): {run.status}, {what}{features}{parent}; {metrics}"
 
 
 def metrics_of(run: Run) -> dict[str, float | int]:
@@ -63,21 +78,38 @@ def int_or_none(text: str | None) -> int | None:
         return None
 
 
-def summarize_run(run: Run, metric_keys: tuple[str, ...] | list[str] = KEY_METRICS) -> RunSummary:
-    params, metrics = run.params, metrics_of(run)
-    feature_count = int_or_none(params.get("feature_count"))
+def pick_metrics(
+    metrics: dict[str, float | int], key_metrics: Sequence[str], others: int | None
+) -> tuple[dict[str, float | int], int | None]:
+    """The key metrics present, then up to `others` more in convention order (all when None), and
+    how many were left out."""
+    ordered = conv.metric_order(list(metrics), key_metrics)
+    keys = [k for k in ordered if k in key_metrics]
+    rest = [k for k in ordered if k not in key_metrics]
+    shown = keys + (rest if others is None else rest[:others])
+    return {k: metrics[k] for k in shown}, (len(ordered) - len(shown)) or None
+
+
+def summarize_run(
+    run: Run, key_metrics: Sequence[str] = KEY_METRICS, others: int | None = SUMMARY_OTHERS
+) -> RunSummary:
+    params = run.params
+    feature_count = int_or_none(params.get(conv.FEATURE_COUNT))
     if feature_count is None:
         folded = fold_feature_parts(params)
         feature_count = len(folded) if folded else None
+    shown, more = pick_metrics(metrics_of(run), key_metrics, others)
     return RunSummary(
         run_id=run.run_id,
         run_name=run.run_name,
         start_time=iso_from_ms(run.start_time),
         status=run.status,
-        model_version=params.get("model_version"),
-        algorithm=params.get("algorithm"),
+        model_version=params.get(conv.MODEL_VERSION),
+        algorithm=conv.algorithm_of(run),
         feature_count=feature_count,
-        metrics={k: metrics[k] for k in metric_keys if k in metrics},
+        parent_run_id=conv.parent_of(run),
+        metrics=shown,
+        more_metrics=more,
     )
 
 
@@ -160,3 +192,9 @@ def useful_tags(run: Run, limit: int = 300) -> dict[str, str]:
     )
     chosen.pop("mlflow.runName", None)
     return chosen
+
+
+def description_of(run: Run, limit: int = 2000) -> str | None:
+    """The run's description (`mlflow.note.content`, what the MLflow UI edits), clipped."""
+    note = conv.description_of(run.tags)
+    return clip(note, limit) if note else None

@@ -5,7 +5,8 @@ the previous run of the experiment. MCP-free: the tool renders it, tests and pro
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -13,32 +14,39 @@ from ..backends.mlflow_api import MlflowApi
 from ..backends.mlflow_models import Experiment, ModelVersion, Run
 from ..core.answer import Answer
 from ..core.budget import fit
-from ..core.formatting import clip, round_number
+from ..core.formatting import clip, iso_from_ms, round_number
+from ..core.render import scalar
+from . import conventions as conv
 from .alignment import check_alignment
 from .artifacts import list_dir
+from .checks import LIST_LIMIT, Check, CheckStatus, Evidence
+from .checks import names as _names
+from .convention_checks import (
+    ACCURACY_DROP,
+    OVERFIT_GAP,
+    check_artifacts_by_convention,
+    check_metrics_by_convention,
+    check_params_by_convention,
+    comparison_metric,
+    previous_run,
+)
 from .feast_catalog import feature_index, view_features
-from .features import FEATURES_JSON, IMPORTANCES_JSON, RunFeatures, run_features
-from .runs import FEATURE_PART, RunSummary, metrics_of, summarize_run
+from .features import RunFeatures, run_features
+from .runs import FEATURE_PART, KEY_METRICS, RunSummary, metrics_of, summarize_run
 
-CheckStatus = Literal["pass", "fail", "warn", "skipped"]
-Evidence = str | int | float | bool | list[str] | None
-
-REQUIRED_PARAMS = ("model_version", "feature_count", "algorithm", "top_features")
-REQUIRED_METRICS = ("train_accuracy", "test_accuracy", "training_samples", "test_samples")
-REQUIRED_ARTIFACTS = (FEATURES_JSON, IMPORTANCES_JSON)
-OVERFIT_GAP = 0.15  # train_accuracy above test_accuracy by more than this is suspicious
+REQUIRED_PARAMS = conv.SEED_PARAMS
+REQUIRED_METRICS = conv.SEED_METRICS
+REQUIRED_ARTIFACTS = conv.SEED_ARTIFACTS
 TEST_SHARE = (0.05, 0.5)  # a plausible held-out share of all samples
-ACCURACY_DROP = 0.01  # a test_accuracy drop against the previous run worth a warning
-LIST_LIMIT = 40  # names per evidence list; the rest is counted, never silently dropped
-
-
-class Check(BaseModel):
-    """One item of the checklist."""
-
-    name: str = Field(description="run, params, metrics, artifacts, feature_count, registry, ...")
-    status: CheckStatus
-    summary: str = Field(description="one line with the values that decided the status")
-    evidence: dict[str, Evidence] = Field({}, description="the values, paths and versions looked at")
+__all__ = [
+    "LIST_LIMIT",
+    "OVERFIT_GAP",
+    "Check",
+    "CheckStatus",
+    "Evidence",
+    "ValidationReport",
+    "validate_run",
+]
 
 
 class MetricChange(BaseModel):
@@ -117,13 +125,6 @@ class ValidationReport(Answer):
         return "\n".join(lines)
 
 
-def _names(values: list[str], limit: int = LIST_LIMIT) -> list[str]:
-    """A bounded list of names; a cut list ends with '... +N more'."""
-    if len(values) <= limit:
-        return list(values)
-    return [*values[:limit], f"... +{len(values) - limit} more"]
-
-
 def _short(values: list[str], limit: int = 8) -> str:
     shown = ", ".join(values[:limit])
     return shown + (f" (+{len(values) - limit} more)" if len(values) > limit else "")
@@ -160,6 +161,8 @@ def check_run(run: Run, experiment: Experiment | None, default_experiment: str) 
 
 
 def check_params(run: Run, features: RunFeatures) -> Check:
+    if conv.convention_of(run) != "seed":
+        return check_params_by_convention(run, features)
     params = run.params
     missing = [p for p in REQUIRED_PARAMS if not params.get(p, "").strip()]
     parts = sorted((k for k in params if FEATURE_PART.match(k)), key=lambda k: int(FEATURE_PART.match(k)[1]))
@@ -169,7 +172,9 @@ def check_params(run: Run, features: RunFeatures) -> Check:
     if features.source not in ("features.json", "features_part params"):
         missing.append("features (no features_part* params and no training_artifacts/features.json)")
     shown = ", ".join(
-        f"{p}={clip(params[p], 40)}" for p in ("model_version", "algorithm", "feature_count") if p in params
+        f"{p}={scalar(clip(params[p], 40))}"
+        for p in ("model_version", "algorithm", "feature_count")
+        if p in params
     )
     feature_note = f"features from {features.source} ({features.feature_count})"
     if missing:
@@ -186,6 +191,8 @@ def check_params(run: Run, features: RunFeatures) -> Check:
 
 def check_metrics(run: Run) -> Check:
     metrics = metrics_of(run)
+    if conv.convention_of(run) != "seed" and not any(k in metrics for k in REQUIRED_METRICS):
+        return check_metrics_by_convention(run)
     evidence: dict[str, Evidence] = {k: metrics.get(k) for k in REQUIRED_METRICS}
     fails: list[str] = [f"{k} missing" for k in REQUIRED_METRICS if k not in metrics]
     warns: list[str] = []
@@ -227,12 +234,15 @@ def check_metrics(run: Run) -> Check:
     return Check(name="metrics", status="pass", summary=f"{values}{extra}", evidence=evidence)
 
 
-async def check_artifacts(api: MlflowApi, run_id: str) -> Check:
-    listing = await list_dir(api, run_id, "training_artifacts")
+async def check_artifacts(api: MlflowApi, run: Run) -> Check:
+    run_id = run.run_id
+    root = await list_dir(api, run_id, "")
+    if conv.convention_of(run) != "seed" and not any(f.path == conv.SEED_ARTIFACT_FOLDER for f in root):
+        return await check_artifacts_by_convention(api, run)
+    listing = await list_dir(api, run_id, conv.SEED_ARTIFACT_FOLDER)
     sizes = {f.path: f.file_size for f in listing if not f.is_dir}
     present = [p for p in REQUIRED_ARTIFACTS if p in sizes]
     missing = [p for p in REQUIRED_ARTIFACTS if p not in sizes]
-    root = await list_dir(api, run_id, "")
     evidence: dict[str, Evidence] = {
         "required_present": [f"{p} ({sizes[p]} B)" if sizes[p] is not None else p for p in present],
         "missing": missing,
@@ -335,7 +345,10 @@ def check_expectations(
     if expected_model_version is not None:
         wanted.append(("model_version", expected_model_version, params.get("model_version")))
     if expected_algorithm is not None:
-        wanted.append(("algorithm", expected_algorithm, params.get("algorithm")))
+        recorded = conv.algorithm_names(run)
+        hit = conv.matches_algorithm(expected_algorithm, recorded)
+        actual = hit.value if hit else (" / ".join(n.value for n in recorded) or None)
+        wanted.append(("algorithm", expected_algorithm, expected_algorithm if hit else actual))
     if expected_feature_count is not None:
         actual = (
             features.logged_feature_count
@@ -356,36 +369,26 @@ def check_expectations(
         evidence[key] = actual
         same = str(actual).strip().lower() == str(expected).strip().lower() if actual is not None else False
         if not same:
-            misses.append(f"{key} is {actual if actual is not None else 'missing'}, expected {expected}")
+            misses.append(
+                f"{key} is {scalar(actual) if actual is not None else 'missing'}, expected {scalar(expected)}"
+            )
     if misses:
         return Check(name="expectations", status="fail", summary="; ".join(misses), evidence=evidence)
     return Check(
         name="expectations",
         status="pass",
-        summary=", ".join(f"{k}={e}" for k, e, _ in wanted) + " as expected",
+        summary=", ".join(f"{k}={scalar(e)}" for k, e, _ in wanted) + " as expected",
         evidence=evidence,
     )
 
 
-async def previous_run(api: MlflowApi, run: Run) -> Run | None:
-    """The newest finished run of the same experiment started before this one."""
-    if not run.start_time:
-        return None
-    rows, _ = await api.search_runs(
-        [run.experiment_id],
-        f"attributes.start_time < {run.start_time}",
-        ["attributes.start_time DESC"],
-        50,
-        None,
-        "ACTIVE_ONLY",
-    )
-    for row in rows:
-        if row.run_id != run.run_id and row.status == "FINISHED":
-            return row
-    return None
-
-
-def run_changes(previous: Run, current: Run, prev_features: RunFeatures, features: RunFeatures) -> RunChanges:
+def run_changes(
+    previous: Run,
+    current: Run,
+    prev_features: RunFeatures,
+    features: RunFeatures,
+    key_metrics: Sequence[str] = KEY_METRICS,
+) -> RunChanges:
     old = {k: v for k, v in previous.params.items() if not FEATURE_PART.match(k)}
     new = {k: v for k, v in current.params.items() if not FEATURE_PART.match(k)}
     changed = {
@@ -394,8 +397,7 @@ def run_changes(previous: Run, current: Run, prev_features: RunFeatures, feature
         if old.get(k) != new.get(k) and k != "top_features"
     }
     old_metrics, new_metrics = metrics_of(previous), metrics_of(current)
-    keys = [k for k in REQUIRED_METRICS if k in old_metrics or k in new_metrics]
-    keys += sorted((set(old_metrics) | set(new_metrics)) - set(keys))
+    keys = conv.metric_order(sorted(set(old_metrics) | set(new_metrics)), key_metrics)
     metric_changes = []
     for key in keys[:30]:
         before, after = old_metrics.get(key), new_metrics.get(key)
@@ -405,7 +407,7 @@ def run_changes(previous: Run, current: Run, prev_features: RunFeatures, feature
     return RunChanges(
         previous_run_id=previous.run_id,
         previous_run_name=previous.run_name,
-        previous_start_time=summarize_run(previous).start_time,
+        previous_start_time=iso_from_ms(previous.start_time),
         param_changes=dict(list(changed.items())[:LIST_LIMIT]),
         features_added=_names([f for f in features.features if f not in before_set]),
         features_removed=_names([f for f in prev_features.features if f not in after_set]),
@@ -416,8 +418,12 @@ def run_changes(previous: Run, current: Run, prev_features: RunFeatures, feature
 def check_comparison(changes: RunChanges | None, reason: str | None) -> Check:
     if changes is None:
         return Check(name="comparison", status="skipped", summary=reason or "no previous run")
-    by_metric = {m.metric: m for m in changes.metric_changes}
-    test = by_metric.get("test_accuracy")
+    both = {m.metric: m for m in changes.metric_changes if m.previous is not None and m.current is not None}
+    key = comparison_metric(
+        {k: m.previous for k, m in both.items()},  # type: ignore[misc]
+        {k: m.current for k, m in both.items()},  # type: ignore[misc]
+    )
+    test = both.get(key) if key else None
     evidence: dict[str, Evidence] = {
         "previous_run_id": changes.previous_run_id,
         "previous_run_name": changes.previous_run_name,
@@ -425,10 +431,10 @@ def check_comparison(changes: RunChanges | None, reason: str | None) -> Check:
         "features_added": changes.features_added,
         "features_removed": changes.features_removed,
     }
-    parts = [f"vs {changes.previous_run_name or changes.previous_run_id}"]
+    parts = [f"vs {scalar(changes.previous_run_name or changes.previous_run_id)}"]
     if test and test.delta is not None:
-        evidence["test_accuracy_delta"] = test.delta
-        parts.append(f"test_accuracy {test.previous} -> {test.current} ({test.delta:+g})")
+        evidence[f"{test.metric}_delta"] = test.delta
+        parts.append(f"{test.metric} {test.previous} -> {test.current} ({test.delta:+g})")
     n = len(changes.param_changes)
     parts.append(f"{n} param{'' if n == 1 else 's'} changed")
     parts.append(f"features +{_count(changes.features_added)} -{_count(changes.features_removed)}")
@@ -436,7 +442,7 @@ def check_comparison(changes: RunChanges | None, reason: str | None) -> Check:
         return Check(
             name="comparison",
             status="warn",
-            summary="test_accuracy dropped: " + "; ".join(parts),
+            summary=f"{test.metric} dropped: " + "; ".join(parts),
             evidence=evidence,
         )
     return Check(name="comparison", status="pass", summary="; ".join(parts), evidence=evidence)
@@ -477,6 +483,7 @@ async def validate_run(
     expected_algorithm: str | None = None,
     compare_with_previous: bool = True,
     features: RunFeatures | None = None,
+    key_metrics: Sequence[str] = KEY_METRICS,
 ) -> ValidationReport:
     """Run every check; `alignment` comes from the caller (it needs Feast, which may be absent)."""
     run_id = run.run_id
@@ -486,7 +493,7 @@ async def validate_run(
         check_run(run, experiment, default_experiment),
         check_params(run, features),
         check_metrics(run),
-        await check_artifacts(api, run_id),
+        await check_artifacts(api, run),
         check_feature_count(features),
         await check_registry(api, run_id, default_model),
         alignment,
@@ -496,15 +503,17 @@ async def validate_run(
     reason = "not asked (compare_with_previous=false)"
     if compare_with_previous:
         previous = await previous_run(api, run)
-        reason = "no earlier finished run in this experiment"
+        reason = "no earlier finished " + (
+            "trial in this sweep" if conv.parent_of(run) else "top-level run in this experiment"
+        )
         if previous is not None:
-            changes = run_changes(previous, run, await run_features(api, previous), features)
+            changes = run_changes(previous, run, await run_features(api, previous), features, key_metrics)
     checks.append(check_comparison(changes, reason))
     verdict, passed = verdict_of(checks)
     return ValidationReport(
         verdict=verdict,
         passed=passed,
-        run=summarize_run(run),
+        run=summarize_run(run, key_metrics),
         experiment=experiment.name if experiment else None,
         checks=checks,
         changes=changes,

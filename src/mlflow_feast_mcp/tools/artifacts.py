@@ -19,7 +19,8 @@ async def mlflow_list_artifacts(
     path: Annotated[
         str | None,
         Field(
-            description="folder inside the run, e.g. 'training_artifacts'; omit for the root", max_length=1000
+            description="folder inside the run, e.g. 'training_artifacts' or 'models/m-...'; omit for the root",
+            max_length=1000,
         ),
     ] = None,
     depth: Annotated[int, Field(ge=1, le=MAX_DEPTH, description="folder levels to expand, e.g. 2")] = 2,
@@ -27,13 +28,12 @@ async def mlflow_list_artifacts(
     *,
     deps: Deps,
 ) -> Annotated[CallToolResult, ArtifactTree]:
-    """The artifact tree of a run with file sizes (folders expanded to `depth` levels), e.g. to check that
-    training_artifacts/features.json and feature_importances.json were logged."""
+    """The artifact tree of a run with file sizes (folders expanded to `depth` levels): what the run
+    logged, e.g. training_artifacts/features.json, and its MLflow 3 LoggedModels as models/<m-id>/
+    folders (MLmodel, requirements.txt, input_example.json...)."""
     api = await deps.mlflow()
     run = await resolve_run(api, run_id, deps.settings.default_experiment)
-    return respond(
-        await artifact_tree(api, run.run_id, path, depth, page_token, deps.settings.response_budget)
-    )
+    return respond(await artifact_tree(api, run, path, depth, page_token, deps.settings.response_budget))
 
 
 async def mlflow_read_artifact(
@@ -41,7 +41,7 @@ async def mlflow_read_artifact(
     path: Annotated[
         str,
         Field(
-            description="file inside the run, e.g. 'training_artifacts/features.json'",
+            description="file inside the run, e.g. 'training_artifacts/features.json' or 'models/m-.../MLmodel'",
             min_length=1,
             max_length=1000,
         ),
@@ -56,13 +56,12 @@ async def mlflow_read_artifact(
     *,
     deps: Deps,
 ) -> Annotated[CallToolResult, ArtifactContent]:
-    """The content of a text or JSON artifact, read in a bounded window with offset paging. Binary files
-    (pickles, models, images) are described by size and type, never loaded or unpickled."""
+    """The content of a text or JSON artifact (a LoggedModel's files too: 'models/<m-id>/MLmodel'), read
+    in a bounded window with offset paging. Binary files (pickles, models, images) are described by
+    size and type, never loaded or unpickled."""
     api = await deps.mlflow()
     run = await resolve_run(api, run_id, deps.settings.default_experiment)
-    window = await read_artifact_window(
-        api, run.run_id, path, offset, max_bytes, deps.settings.response_budget
-    )
+    window = await read_artifact_window(api, run, path, offset, max_bytes, deps.settings.response_budget)
     return respond(window)
 
 

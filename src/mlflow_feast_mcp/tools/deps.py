@@ -4,6 +4,7 @@ parameter, which the SDK fills from the request's lifespan context (a test may p
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Protocol
 
 from mcp.server.mcpserver import Context
@@ -26,9 +27,13 @@ class ToolDeps(Protocol):
 
     async def predictions(self) -> PredictionsStore: ...
 
+    def for_request(self, headers: Mapping[str, str] | None) -> ToolDeps:
+        """The deps one call uses (e.g. with the caller's own MLflow credentials)."""
+        ...
+
 
 def from_context(ctx: Context) -> ToolDeps:
-    return ctx.request_context.lifespan_context
+    return ctx.request_context.lifespan_context.for_request(ctx.headers)
 
 
 Deps = Annotated[ToolDeps, Resolve(from_context)]

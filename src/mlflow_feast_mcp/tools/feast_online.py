@@ -16,9 +16,9 @@ from .respond import respond
 
 async def feast_get_online_features(
     entity_rows: Annotated[
-        list[dict[str, str | int | float | bool]],
+        list[dict[str, str | int]],
         Field(
-            description="entity keys by join key, e.g. [{'game_id': 22401225}]",
+            description="e.g. [{'game_id': 22401225}]",
             min_length=1,
             max_length=MAX_ENTITY_ROWS,
         ),
@@ -28,18 +28,17 @@ async def feast_get_online_features(
     ] = None,
     features: Annotated[
         list[Annotated[str, Field(max_length=600)]] | None,
-        Field(description="or feature refs 'view:feature', e.g. ['game_features:home_elo']", max_length=200),
+        Field(description="or refs, e.g. ['game_features:home_elo']", max_length=200),
     ] = None,
     project: Annotated[
         str | None,
-        Field(description="Feast project; omit for the repo's, e.g. 'nba_analytics'", max_length=300),
+        Field(description="Feast project, e.g. 'nba_analytics'", max_length=300),
     ] = None,
     *,
     deps: Deps,
 ) -> Annotated[CallToolResult, OnlineFeatures]:
     """What the model sees now: online-store values of a feature service (or feature refs) for up to 20
-    entity keys, each view's event timestamp and whether values are stored. Read-only; no user code
-    runs (on-demand views are not computed)."""
+    entity keys, with each view's event timestamp and whether values are stored. Runs no user code."""
     registry = await deps.feast()
     read = await anyio.to_thread.run_sync(
         read_online_features,

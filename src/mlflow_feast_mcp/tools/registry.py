@@ -55,11 +55,11 @@ async def mlflow_get_registered_model(
     *,
     deps: Deps,
 ) -> Annotated[CallToolResult, ModelDetail]:
-    """Every version of a registered model, newest first: stage, aliases, source run, status, creation time
-    and the run's headline metrics (test_accuracy, train_accuracy...)."""
+    """Every version of a registered model, newest first: stage, aliases, source run, LoggedModel,
+    status, creation time and its run's metrics (the key metrics first)."""
     api, s = await deps.mlflow(), deps.settings
     detail = await describe_registered_model(
-        api, model_name or s.default_model, stage, page_size, page_token, s.response_budget
+        api, model_name or s.default_model, stage, page_size, page_token, s.response_budget, s.key_metrics
     )
     return respond(detail)
 
@@ -68,9 +68,9 @@ async def mlflow_get_model_version(
     version_ref: Annotated[
         str,
         Field(
-            description="which version: a number ('3'), an alias ('champion' or '@champion'), a legacy stage "
-            "('Production', 'Staging'), 'latest', or a full ref ('game_winner_model@champion', "
-            "'models:/game_winner_model/Production')",
+            description="a number ('3'), an alias ('champion', '@champion'), a stage ('Production'), "
+            "'latest', a LoggedModel id ('m-...'), or a full ref ('game_winner_model@champion', "
+            "'models:/game_winner_model/Production', 'models:/m-...')",
             min_length=1,
             max_length=500,
         ),
@@ -80,12 +80,13 @@ async def mlflow_get_model_version(
     *,
     deps: Deps,
 ) -> Annotated[CallToolResult, ModelVersionAnswer]:
-    """One model version, resolved from a number, alias, stage or 'latest' ("what is in Production?"): says
-    which mechanism resolved it, flags aliases and stages that disagree, and includes the source run's
-    summary and features."""
-    api = await deps.mlflow()
-    name, ref = parse_model_ref(version_ref, model_name or deps.settings.default_model)
-    return respond(await describe_model_version(api, name, ref, response_format == "detailed"))
+    """One model version from any reference MLflow accepts ("what is in Production?"), with MLflow's
+    semantics: a stage name answers as models:/name/<Stage> does; only an empty stage lets a same-named
+    alias answer. Says what resolved it, flags alias/stage conflicts; includes the run's metrics, the
+    LoggedModel's per-dataset metrics and the features."""
+    api, s = await deps.mlflow(), deps.settings
+    name, ref = parse_model_ref(version_ref, model_name or s.default_model)
+    return respond(await describe_model_version(api, name, ref, response_format == "detailed", s.key_metrics))
 
 
 TOOLS = (mlflow_list_registered_models, mlflow_get_registered_model, mlflow_get_model_version)

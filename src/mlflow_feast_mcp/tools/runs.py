@@ -65,17 +65,25 @@ async def mlflow_search_runs(
     metric_keys: Annotated[
         list[str] | None,
         Field(
-            description="extra metrics to show besides test/train accuracy and sample counts", max_length=20
+            description="metrics to show as columns besides the key metrics, e.g. ['val_roc_auc']",
+            max_length=20,
         ),
     ] = None,
+    parent_run_id: Annotated[
+        str | None,
+        Field(
+            description="list this run's children (a sweep's trials), best first; id or name", max_length=300
+        ),
+    ] = None,
+    include_children: Annotated[bool, Field(description="also list nested (child) runs")] = False,
     page_size: Annotated[int, Field(ge=1, le=200, description="runs per page, e.g. 20")] = 20,
     page_token: PageToken = None,
     *,
     deps: Deps,
 ) -> Annotated[CallToolResult, RunSearchPage]:
-    """Runs of an experiment (the default one if omitted), newest first unless ordered otherwise: each a
-    one-line summary with run name and id, start time, status, model_version, algorithm, feature_count
-    and the key metrics. Filter with MLflow's syntax on metrics., params., tags., attributes."""
+    """Runs of an experiment (the default one if omitted), newest first unless ordered: top-level runs
+    with their child count, or one parent's children best first. Each row: name, id, start, status,
+    model_version, algorithm, feature_count, key metrics then others. MLflow filter syntax."""
     s = deps.settings
     page = await search_runs(
         await deps.mlflow(),
@@ -87,6 +95,9 @@ async def mlflow_search_runs(
         page_size,
         page_token,
         s.response_budget,
+        key_metrics=s.key_metrics,
+        include_children=include_children,
+        parent_run=parent_run_id,
     )
     return respond(page)
 
@@ -94,18 +105,19 @@ async def mlflow_search_runs(
 async def mlflow_get_run(
     run_id: RunRef, response_format: ResponseFormat = "concise", *, deps: Deps
 ) -> Annotated[CallToolResult, RunDetail]:
-    """One run in full: status and times, params (features_part* folded into one ordered feature list),
-    metrics, useful tags, top-level artifacts, logged datasets, and the registry versions made from it."""
+    """One run in full: status, times, description, params (features_part* folded into one feature
+    list), metrics, tags, artifacts, the LoggedModels it logged (id, name, metrics), datasets, registry
+    versions; a sweep's trials best first, or a trial's parent."""
     api = await deps.mlflow()
     run = await resolve_run(api, run_id, deps.settings.default_experiment)
-    detail = await build_run_detail(api, run, response_format == "detailed")
+    detail = await build_run_detail(api, run, response_format == "detailed", deps.settings.key_metrics)
     return respond(fit_run_detail(detail, deps.settings.response_budget))
 
 
 async def mlflow_get_run_features(run_id: RunRef, *, deps: Deps) -> Annotated[CallToolResult, RunFeatures]:
     """The ordered feature list a run trained on and where it was recorded (features.json, else the
-    features_part* params, else Feast's feast.feature_refs tag, else a logged dataset schema), with
-    feature_count, top_features and importances from feature_importances.json."""
+    features_part* params, else its logged model's signature, else Feast's feast.feature_refs tag,
+    else a logged dataset schema), labels left out, with top_features and importances."""
     api = await deps.mlflow()
     run = await resolve_run(api, run_id, deps.settings.default_experiment)
     return respond(await run_features(api, run))
@@ -135,7 +147,7 @@ async def mlflow_compare_runs(
             run, label = await resolve_run(api, ref, s.default_experiment), None
         runs.append(run)
         labels.append(label)
-    return respond(await compare_runs(api, runs, labels))
+    return respond(await compare_runs(api, runs, labels, s.key_metrics))
 
 
 async def mlflow_get_metric_history(

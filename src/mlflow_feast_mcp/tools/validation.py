@@ -34,11 +34,14 @@ async def validate_training_run(
     ] = None,
     expected_algorithm: Annotated[
         str | None,
-        Field(description="the algorithm param it should have, e.g. 'xgboost'", max_length=200),
+        Field(
+            description="an algorithm name it should record, e.g. 'xgboost' or 'RandomForestClassifier'",
+            max_length=200,
+        ),
     ] = None,
     compare_with_previous: Annotated[
         bool,
-        Field(description="also compare with the previous finished run: params, features, metric deltas"),
+        Field(description="also compare with the previous top-level run (a trial: the previous trial)"),
     ] = True,
     check_predictions: Annotated[
         bool, Field(description="also spot-check ml_dev.predictions (predictions_spot_check), e.g. true")
@@ -47,13 +50,12 @@ async def validate_training_run(
     deps: Deps,
 ) -> Annotated[CallToolResult, ValidationReport]:
     """The seed's validation checklist for a training run (default: the newest run of the default
-    experiment), each check pass/fail/warn/skipped with its evidence: the run finished in the
-    experiment; params model_version, feature_count, algorithm, features, top_features; metrics
-    present and sane (accuracies in [0, 1], train not far above test, sample counts); artifacts
-    training_artifacts/features.json and feature_importances.json; feature_count equals the feature
-    list; a registry version made from the run; features aligned with Feast; optional expectations;
-    and what changed since the previous run; optionally the predictions spot-check. The first line is
-    the verdict."""
+    experiment), each check pass/fail/warn/skipped with its evidence: the run finished; params
+    (algorithm, features; the seed's model_version, feature_count, top_features); metrics present and
+    sane (scores in [0, 1], train not far above test, sample counts); artifacts (training_artifacts/
+    or the logged model's MLmodel); feature_count; a registry version; Feast alignment; optional
+    expectations; changes since the previous top-level run; optionally the predictions spot-check. Checks a run's convention (seed, autolog)
+    does not record are skipped with the reason. The first line is the verdict."""
     api, settings = await deps.mlflow(), deps.settings
     run = await resolve_run(api, run_id, settings.default_experiment)
     features = await run_features(api, run)
@@ -74,6 +76,7 @@ async def validate_training_run(
         expected_algorithm=expected_algorithm,
         compare_with_previous=compare_with_previous,
         features=features,
+        key_metrics=settings.key_metrics,
     )
     if check_predictions:
         try:

@@ -1,0 +1,63 @@
+"""MLflow 3 LoggedModels: search an experiment's models, or read one by id."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from mcp.types import CallToolResult
+from pydantic import Field
+
+from ..services.logged_models import LoggedModelPage, describe_model, search_models
+from ..services.mlflow_lookup import resolve_experiment
+from .common import PageToken
+from .deps import Deps
+from .respond import respond
+from .runs import ExperimentRef
+
+
+async def mlflow_search_logged_models(
+    experiment: ExperimentRef = None,
+    model_id: Annotated[
+        str | None,
+        Field(
+            description="read one model in full instead, e.g. 'm-3f2a...'; the other arguments are ignored",
+            max_length=40,
+        ),
+    ] = None,
+    filter: Annotated[
+        str | None,
+        Field(
+            description="MLflow filter, AND only, e.g. \"metrics.val_accuracy > 0.9 AND name = 'model'\"",
+            max_length=2000,
+        ),
+    ] = None,
+    dataset: Annotated[
+        str | None,
+        Field(
+            description="filter and order on metrics computed on this dataset, e.g. 'churn_test'",
+            max_length=500,
+        ),
+    ] = None,
+    order_by: Annotated[
+        list[str] | None,
+        Field(description="e.g. ['metrics.test_roc_auc DESC']; default newest first", max_length=5),
+    ] = None,
+    page_size: Annotated[int, Field(ge=1, le=100, description="models per page, e.g. 20")] = 20,
+    page_token: PageToken = None,
+    *,
+    deps: Deps,
+) -> Annotated[CallToolResult, LoggedModelPage]:
+    """MLflow 3 LoggedModels (what log_model makes, ids 'm-...') of an experiment (default if omitted):
+    name, source run, status, metrics per dataset, registry versions. With model_id, one model in full:
+    params, all metrics, tags, signature inputs and outputs, files, the versions made from it."""
+    api, s = await deps.mlflow(), deps.settings
+    if model_id:
+        return respond(await describe_model(api, model_id, s.key_metrics, s.response_budget))
+    exp = await resolve_experiment(api, experiment or s.default_experiment)
+    page = await search_models(
+        api, exp, filter, dataset, order_by, page_size, page_token, s.response_budget, s.key_metrics
+    )
+    return respond(page)
+
+
+TOOLS = (mlflow_search_logged_models,)
