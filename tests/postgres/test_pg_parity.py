@@ -90,6 +90,7 @@ def mlflow_calls(world: World) -> list[tuple[str, dict]]:
             for ref in ("Production", "Staging", "champion", "@challenger", "Legacy", "latest", "1", "2", "9")
         ],
         ("mlflow_get_model_version", {"version_ref": "@nobody"}),
+        ("mlflow_search_logged_models", {}),
     ]
 
 
