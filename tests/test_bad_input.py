@@ -33,6 +33,7 @@ TOOL_NAMES = [  # DESIGN.md's catalogue; test_every_listed_tool_is_fuzzed keeps 
     "feast_list_projects", "feast_list_feature_views", "feast_describe_feature_view", "feast_list_entities",
     "feast_list_data_sources", "feast_list_feature_services", "feast_get_feature_view_history",
     "check_feature_alignment", "validate_training_run", "mlflow_search_logged_models",
+    "feast_get_online_features", "predictions_spot_check",
 ]  # fmt: skip
 STATS: dict[str, int] = {"examples": 0, "ok": 0, "tool_error": 0}
 LATENCIES: list[float] = []
@@ -204,7 +205,12 @@ def hostile_client(world, tmp_path_factory, request: pytest.FixtureRequest) -> I
     repo = tmp_path_factory.mktemp("bad-input") / "no_feast_repo"
     if (Path(__file__).parent / "support" / "feast_world.py").exists():
         repo = request.getfixturevalue("feast_world").file_repo
-    server_settings = Settings(tracking_uri=world.uri, feast_repo=repo, response_budget=BUDGET)
+    from test_read_only import predictions_table
+
+    predictions = predictions_table(tmp_path_factory.mktemp("bad-input-predictions") / "p.db", world)
+    server_settings = Settings(
+        tracking_uri=world.uri, feast_repo=repo, response_budget=BUDGET, predictions_uri=predictions
+    )
     with anyio.from_thread.start_blocking_portal() as portal:
         client = portal.wrap_async_context_manager(Client(build_server(server_settings)))
         with client as session:

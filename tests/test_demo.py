@@ -201,6 +201,14 @@ async def test_curves_and_seed_artifacts(mcp_client, seeded):
 # (b) `mlflow-feast-mcp demo --once` as a subprocess
 
 
+def predictions_rows(workdir: Path) -> int:
+    """Rows of ml_dev.predictions in the demo folder, read on a read-only connection."""
+    import sqlite3
+
+    with sqlite3.connect(f"file:{workdir / 'predictions.db'}?mode=ro", uri=True) as connection:
+        return connection.execute("SELECT count(*) FROM predictions").fetchone()[0]
+
+
 @pytest.mark.slow
 def test_demo_once_prints_answers_mlflow_confirms(seeded):
     """Runs the CLI over the module's seeded folder (so it also proves the reuse path); seeding from
@@ -218,6 +226,11 @@ def test_demo_once_prints_answers_mlflow_confirms(seeded):
     out = proc.stdout
     assert proc.returncode == 0, f"exit {proc.returncode}\n{out[-4000:]}\n{proc.stderr[-4000:]}"
     assert "reusing the seeded demo" in out
+    rows = predictions_rows(workdir)
+    assert (
+        f"[predictions] reusing ml_dev.predictions ({workdir / 'predictions.db'}): {rows} rows in 1 batch"
+        in out
+    )
 
     from mlflow.tracking import MlflowClient
 
@@ -246,6 +259,9 @@ def test_demo_once_prints_answers_mlflow_confirms(seeded):
         "seed (reused)",
     } <= set(phases)
     assert phases["seed (reused)"] < 1.0 and phases["total"] > phases["MLflow server start (to /health)"]
+    assert phases["predictions (reused)"] < 2.0  # a restart reads the table, it does not re-predict
+    q8 = " ".join(out.split("Q8.")[1].split("== Start-up phases")[0].split())
+    assert "OK: the newest batch" in q8 and f"{rows} rows in 1 batch;" in q8, q8
     # --once says it exits and prints no URL or client entry that is about to die
     after = out.split("== Start-up phases", 1)[1]
     assert "--once: stopping MLflow and the MCP server and exiting" in after

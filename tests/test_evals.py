@@ -28,6 +28,8 @@ ALL_TOOLS = {
     "feast_list_data_sources", "feast_list_feature_services", "feast_get_feature_view_history",
     "check_feature_alignment", "validate_training_run", "mlflow_search_logged_models",
 }  # fmt: skip
+# In the catalogue, without eval cases yet (their truth needs the predictions table and online store).
+NO_CASES_YET = {"feast_get_online_features", "predictions_spot_check"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -339,7 +341,7 @@ def test_llm_loop_against_fake_endpoint(world, oracle, cases, fake_llm, api):
     assert summary["llm_tokens"]["input_total"] == 800
     first = FakeLLM.requests[0]
     tools = first["body"]["tools"]
-    assert len(tools) == len(ALL_TOOLS)
+    assert len(tools) == len(ALL_TOOLS | NO_CASES_YET)
     if api == "anthropic":
         assert first["headers"]["x-api-key"] == "test-key" and "input_schema" in tools[0]
         assert "ANSWER:" in first["body"]["system"]

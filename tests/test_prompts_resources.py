@@ -13,7 +13,9 @@ from support.mlflow_world import EXPERIMENT, FEATURES_V1, MODEL
 
 pytestmark = pytest.mark.anyio
 # Anything shaped like one of this server's tool names; file and package names are avoided in the text.
-TOOL_NAME = re.compile(r"\b(?:mlflow_[a-z_]+|feast_[a-z_]+|check_feature_alignment|validate_training_run)\b")
+TOOL_NAME = re.compile(
+    r"\b(?:mlflow_[a-z_]+|feast_[a-z_]+|check_feature_alignment|validate_training_run|predictions_spot_check)\b"
+)
 NOT_TOOLS = {"feast_feature_view", "mlflow_run", "mlflow_registered_model"}  # resource names
 PROMPT_ARGUMENTS = {
     "answer_model_history_question": {"question": "Which features did the last run use?"},

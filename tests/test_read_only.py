@@ -80,7 +80,28 @@ def valid_calls(world: Any) -> list[tuple[str, dict]]:
         ("check_feature_alignment", {"model_name": MODEL, "version_ref": "champion"}),
         ("validate_training_run", {"run_id": runs["seed"]}),
         ("validate_training_run", {}),
+        ("validate_training_run", {"check_predictions": True}),
+        ("feast_get_online_features", {"feature_service": "game_winner_v1", "entity_rows": [{"game_id": 1}]}),
+        ("predictions_spot_check", {}),
+        ("predictions_spot_check", {"version_ref": "champion", "since": "30d", "sample_rows": 20}),
     ]
+
+
+def predictions_table(db: Path, world: Any) -> str:
+    """ml_dev.predictions with one batch of the world's Production version, written by the demo's writer."""
+    from datetime import datetime, timezone
+
+    from mlflow_feast_mcp.demo.predictions import write_batch
+
+    row = {
+        "game_id": 22401213, "game_date": None, "home_team_id": 1, "away_team_id": 2, "predicted_winner": 1,
+        "probability": 0.61, "model_name": MODEL, "model_version": str(world.versions["parts"]),
+        "run_id": world.runs["parts"], "feature_service": "game_winner_v1",
+        "created_at": datetime(2030, 1, 1, tzinfo=timezone.utc),
+    }  # fmt: skip
+    uri = f"sqlite:///{db}"
+    write_batch(uri, "ml_dev.predictions", [row, row | {"game_id": 22401214, "predicted_winner": 2}])
+    return uri
 
 
 async def call_everything(settings: Any, world: Any) -> tuple[set[str], set[str]]:
@@ -115,10 +136,13 @@ async def test_no_tool_writes_to_mlflow_or_feast(mlflow_server, world, request, 
         feast_world = request.getfixturevalue("feast_world")
         repos = [feast_world.file_repo, feast_world.sql_repo]
     feast_repo = repos[0] if repos else tmp_path / "no_feast_repo"
+    predictions = predictions_table(tmp_path / "predictions.db", world)
 
     def snapshot() -> dict[str, Any]:
         return {
             "mlflow db": sqlite_snapshot(mlflow_server.db),
+            "predictions db": sqlite_snapshot(tmp_path / "predictions.db"),
+            "predictions file": tree_snapshot(tmp_path),
             "mlflow artifacts": tree_snapshot(mlflow_server.root / "artifacts"),
             **{f"feast repo {repo.name}": tree_snapshot(repo) for repo in repos},
         }
@@ -129,19 +153,26 @@ async def test_no_tool_writes_to_mlflow_or_feast(mlflow_server, world, request, 
     phases["snapshot"] = time.monotonic() - started
     assert before["mlflow db"]["runs"], "the MLflow world is empty: nothing to protect"
     started = time.monotonic()
-    listed, answered = await call_everything(Settings(tracking_uri=world.uri, feast_repo=feast_repo), world)
+    listed, answered = await call_everything(
+        Settings(tracking_uri=world.uri, feast_repo=feast_repo, predictions_uri=predictions), world
+    )
     phases["REST + file registry"] = time.monotonic() - started
     missing = listed - answered
     assert not missing, f"tools that never answered (the read-only proof misses them): {missing}"
     started = time.monotonic()
     if len(repos) > 1:  # the SQL registry too
-        await call_everything(Settings(tracking_uri=world.uri, feast_repo=repos[1]), world)
+        await call_everything(
+            Settings(tracking_uri=world.uri, feast_repo=repos[1], predictions_uri=predictions), world
+        )
     phases["SQL registry"] = time.monotonic() - started
     started = time.monotonic()
     # MlflowClient straight on the SQLite file: store initialisation must not write either.
     await call_everything(
         Settings(
-            tracking_uri=f"sqlite:///{mlflow_server.db}", feast_repo=feast_repo, mlflow_backend="client"
+            tracking_uri=f"sqlite:///{mlflow_server.db}",
+            feast_repo=feast_repo,
+            mlflow_backend="client",
+            predictions_uri=predictions,
         ),
         world,
     )

@@ -17,7 +17,8 @@ CATALOGUE = {
     "mlflow_list_registered_models", "mlflow_get_registered_model", "mlflow_get_model_version",
     "feast_list_projects", "feast_list_feature_views", "feast_describe_feature_view", "feast_list_entities", "feast_list_data_sources",
     "feast_list_feature_services", "feast_get_feature_view_history", "check_feature_alignment",
-    "validate_training_run", "mlflow_search_logged_models",
+    "validate_training_run", "mlflow_search_logged_models", "feast_get_online_features",
+    "predictions_spot_check",
 }  # fmt: skip
 
 
@@ -72,8 +73,8 @@ async def test_tool_definitions_stay_small(tools):
             separators=(",", ":"),
         )
     )
-    assert size < 60_000, f"tools/list is {size} chars"
-    assert visible < 18_000, f"the model-visible definitions are {visible} chars"
+    assert size < 66_000, f"tools/list is {size} chars"
+    assert visible < 20_000, f"the model-visible definitions are {visible} chars"
 
 
 async def test_descriptions_and_instructions_fit_what_claude_code_keeps(tmp_path, tools):

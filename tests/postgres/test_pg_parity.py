@@ -90,6 +90,7 @@ def mlflow_calls(world: World) -> list[tuple[str, dict]]:
             for ref in ("Production", "Staging", "champion", "@challenger", "Legacy", "latest", "1", "2", "9")
         ],
         ("mlflow_get_model_version", {"version_ref": "@nobody"}),
+        ("mlflow_search_logged_models", {}),
     ]
 
 
@@ -105,6 +106,7 @@ def feast_calls() -> list[tuple[str, dict]]:
         ("feast_list_data_sources", {}),
         ("feast_list_feature_services", {}),
         *[("feast_get_feature_view_history", {"name": v}) for v in views],
+        ("feast_get_online_features", {"feature_service": "game_winner_v1", "entity_rows": [{"game_id": 1}]}),
     ]
 
 
@@ -118,6 +120,9 @@ def cross_calls(world: World) -> list[tuple[str, dict]]:
         ("check_feature_alignment", {"run_or_model": "game_winner_model", "version_ref": "Production"}),
         ("validate_training_run", {}),
         *[("validate_training_run", {"run_id": r[role]}) for role in ("seed", "parts", "dataset")],
+        ("validate_training_run", {"check_predictions": True}),
+        ("predictions_spot_check", {}),
+        ("predictions_spot_check", {"version_ref": "champion"}),
     ]
 
 
@@ -142,17 +147,21 @@ def differences(
 
 
 async def test_postgres_answers_every_tool_like_sqlite(
-    world: World, pg_world: World, feast_world: FeastWorld, pg_feast_repo: Path
+    world: World, pg_world: World, feast_world: FeastWorld, pg_feast_repo: Path, tmp_path: Path
 ) -> None:
     from mcp import Client
 
     from mlflow_feast_mcp.core.settings import Settings
     from mlflow_feast_mcp.server.app import build_server
+    from test_read_only import predictions_table
 
-    on_sqlite = Settings(tracking_uri=world.uri, feast_repo=feast_world.file_repo)
-    on_postgres = Settings(tracking_uri=pg_world.uri, feast_repo=pg_feast_repo)
-    left = Normaliser(world, world.uri, str(feast_world.file_repo))
-    right = Normaliser(pg_world, pg_world.uri, str(pg_feast_repo))
+    # each world's predictions (one batch of its Production version), in a SQLite file of its own
+    left_table = predictions_table(tmp_path / "left.db", world)
+    right_table = predictions_table(tmp_path / "right.db", pg_world)
+    on_sqlite = Settings(tracking_uri=world.uri, feast_repo=feast_world.file_repo, predictions_uri=left_table)
+    on_postgres = Settings(tracking_uri=pg_world.uri, feast_repo=pg_feast_repo, predictions_uri=right_table)
+    left = Normaliser(world, left_table, world.uri, str(feast_world.file_repo))
+    right = Normaliser(pg_world, right_table, pg_world.uri, str(pg_feast_repo))
     pairs: list[tuple[str, dict, Answer, Answer]] = []
     async with Client(build_server(on_sqlite)) as a, Client(build_server(on_postgres)) as b:
         tools = {t.name for t in (await a.list_tools()).tools}

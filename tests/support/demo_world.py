@@ -1,5 +1,7 @@
 """The small demo seed, built once per session (Feast apply, historical features, scikit-learn,
-MLflow through a real `mlflow server`) and shared by the demo and eval tests."""
+MLflow through a real `mlflow server`), then the demo's predictions step (`feast materialize`, the
+Production model loaded through MLflow, online features, one batch in `ml_dev.predictions` of the
+demo folder's `predictions.db`), shared by the demo, predictions and eval tests."""
 
 from __future__ import annotations
 
@@ -11,9 +13,10 @@ import pytest
 
 @pytest.fixture(scope="session")
 def demo_seed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, object, Path]]:
-    from mlflow_feast_mcp.demo import seeder
+    from mlflow_feast_mcp.demo import predictions, seeder
 
     workdir = tmp_path_factory.mktemp("demo")
     with seeder.running_mlflow_server(workdir) as url:
         report = seeder.seed(workdir, url, small=True, progress=lambda line: None)
+        predictions.demo_step(workdir, url, Path(report.feast_repo), again=False, progress=lambda line: None)
         yield url, report, workdir

@@ -12,6 +12,7 @@ from .budget import DEFAULT_BUDGET
 
 # The seed's headline metrics (services/conventions.py holds the other names the server reads).
 DEFAULT_KEY_METRICS = ["test_accuracy", "train_accuracy", "training_samples", "test_samples"]
+DEFAULT_PREDICTIONS_TABLE = "ml_dev.predictions"
 
 
 class Settings(BaseModel):
@@ -47,6 +48,8 @@ class Settings(BaseModel):
     toolsets: list[str] | None = Field(
         None, description="load only these parts of the catalogue (default: all)"
     )
+    predictions_uri: str | None = Field(None, description="SQLAlchemy URL of the predictions database")
+    predictions_table: str = Field(DEFAULT_PREDICTIONS_TABLE, description="[schema.]table of the predictions")
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -60,6 +63,8 @@ class Settings(BaseModel):
             or cls.model_fields["default_model"].default,
             "http_token": env.get("MLFLOW_FEAST_MCP_TOKEN") or None,
             "page_token_key": env.get("MLFLOW_FEAST_MCP_PAGE_TOKEN_KEY") or None,
+            "predictions_uri": env.get("MLFLOW_FEAST_MCP_PREDICTIONS_URI") or None,
+            "predictions_table": env.get("MLFLOW_FEAST_MCP_PREDICTIONS_TABLE") or DEFAULT_PREDICTIONS_TABLE,
         }
         for field, var in (
             ("response_budget", "MLFLOW_FEAST_MCP_RESPONSE_BUDGET"),

@@ -28,6 +28,11 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--feast-ui-port", type=int, default=8080, help="Feast UI port (default 8080)")
     p.add_argument("--no-feast-ui", dest="feast_ui", action="store_false", help="do not start `feast ui`")
     p.add_argument("--once", action="store_true", help="exit after printing the answers (tests, CI)")
+    p.add_argument(
+        "--predict",
+        action="store_true",
+        help="run generate_game_predictions again on a reused seed (appends a batch to ml_dev.predictions)",
+    )
     p.set_defaults(handler=_run)
     return p
 

@@ -117,6 +117,23 @@ def _alignment(data: dict[str, Any]) -> str:
     return f"{subject}: {data.get('verdict')}. Feast views backing its features: {views}."
 
 
+def _spot_check(data: dict[str, Any]) -> str:
+    newest = data.get("newest") or {}
+    writers = "; ".join(
+        f"v{w.get('model_version')} ({w.get('stage')}): {w.get('rows')} rows" for w in data.get("writers", [])
+    )
+    batches = data.get("batch_count", 0)
+    line = (
+        f"{data.get('verdict')}. {data.get('rows', 0)} rows in {batches} batch{'' if batches == 1 else 'es'}"
+    )
+    if newest:
+        line += (
+            f"; newest: probability {newest.get('probability_min')}..{newest.get('probability_max')} "
+            f"(mean {newest.get('probability_mean')} vs test_accuracy {newest.get('writer_test_accuracy')})"
+        )
+    return line + (f". Written by {writers}." if writers else ".")
+
+
 QUESTIONS: tuple[Question, ...] = (
     Question(
         "Which features did the latest run use?",
@@ -159,5 +176,11 @@ QUESTIONS: tuple[Question, ...] = (
         "check_feature_alignment",
         {"run_or_model": "latest"},
         _alignment,
+    ),
+    Question(
+        "Do the latest predictions in ml_dev.predictions come from the Production model?",
+        "predictions_spot_check",
+        {"version_ref": "Production"},
+        _spot_check,
     ),
 )

@@ -20,7 +20,7 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
-from . import processes, seeder
+from . import predictions, processes, seeder
 from .feast_ui import FeastUi, describe
 from .questions import QUESTIONS
 
@@ -101,14 +101,16 @@ class Phases:
 
 
 class McpHttpThread:
-    def __init__(self, tracking_uri: str, feast_repo: Path, port: int) -> None:
+    def __init__(
+        self, tracking_uri: str, feast_repo: Path, port: int, predictions_uri: str | None = None
+    ) -> None:
         import uvicorn
 
         from ..core.settings import Settings
         from ..server.app import build_server
         from ..server.http import http_app, uvicorn_config
 
-        settings = Settings(tracking_uri=tracking_uri, feast_repo=feast_repo)
+        settings = Settings(tracking_uri=tracking_uri, feast_repo=feast_repo, predictions_uri=predictions_uri)
         app = http_app(build_server(settings), "127.0.0.1", port, None, [])
         config = uvicorn_config(app, "127.0.0.1", port)
         self.server = uvicorn.Server(config)
@@ -180,9 +182,13 @@ def console_script() -> str:
     return str(exe) if exe.exists() else (shutil.which("mlflow-feast-mcp") or "mlflow-feast-mcp")
 
 
-def client_config(mlflow_url: str, mcp_url: str, feast_repo: Path) -> dict[str, Any]:
+def client_config(
+    mlflow_url: str, mcp_url: str, feast_repo: Path, predictions_uri: str | None = None
+) -> dict[str, Any]:
     """mcp.json for this demo: stdio (the client spawns its own server) and HTTP (this one)."""
     env = {"MLFLOW_TRACKING_URI": mlflow_url, "FEAST_REPO_PATH": str(feast_repo)}
+    if predictions_uri:
+        env["MLFLOW_FEAST_MCP_PREDICTIONS_URI"] = predictions_uri
     return {
         "mcpServers": {
             "mlflow-feast": {"command": console_script(), "args": ["serve"], "env": env},
@@ -191,8 +197,10 @@ def client_config(mlflow_url: str, mcp_url: str, feast_repo: Path) -> dict[str, 
     }
 
 
-def connect_instructions(mlflow_url: str, mcp_url: str, feast_repo: Path) -> str:
-    config = client_config(mlflow_url, mcp_url, feast_repo)
+def connect_instructions(
+    mlflow_url: str, mcp_url: str, feast_repo: Path, predictions_uri: str | None = None
+) -> str:
+    config = client_config(mlflow_url, mcp_url, feast_repo, predictions_uri)
     stdio = config["mcpServers"]["mlflow-feast"]
     command, env = stdio["command"], stdio["env"]
     env_flags = " ".join(f"-e {k}={v}" for k, v in env.items())
@@ -268,16 +276,21 @@ def _start(
 
     reused = seeder.load_report(workdir)
     mcp_thread: McpHttpThread | None = None
+    predictions_uri = predictions.predictions_uri(workdir)
     try:
         if reused is not None:
-            mcp_thread = _start_mcp(mlflow_url, Path(reused.feast_repo), mcp_port, phases)
+            mcp_thread = _start_mcp(mlflow_url, Path(reused.feast_repo), mcp_port, phases, predictions_uri)
+            # the table is read while MLflow boots; predicting again (--predict) waits for it
+            _predictions(workdir, mlflow_url, Path(reused.feast_repo), args.predict, phases, mlflow_ready)
             mlflow_ready()
         seeding = phases.now()
         report = seeder.seed(workdir, mlflow_url, small=args.small, progress=_say, mlflow_ready=mlflow_ready)
         phases.done("seed (reused)" if report.reused else "seed", seeding)
         mlflow_ready()
+        if reused is None:
+            _predictions(workdir, mlflow_url, Path(report.feast_repo), args.predict, phases, mlflow_ready)
         if mcp_thread is None:
-            mcp_thread = _start_mcp(mlflow_url, Path(report.feast_repo), mcp_port, phases)
+            mcp_thread = _start_mcp(mlflow_url, Path(report.feast_repo), mcp_port, phases, predictions_uri)
     except BaseException:
         if mcp_thread is not None:
             mcp_thread.stop()
@@ -312,9 +325,21 @@ def _feast_ui_ready(feast_ui: FeastUi | None, began: float, phases: Phases) -> s
     return feast_ui.url
 
 
-def _start_mcp(mlflow_url: str, feast_repo: Path, port: int, phases: Phases) -> McpHttpThread:
+def _predictions(
+    workdir: Path, mlflow_url: str, feast_repo: Path, again: bool, phases: Phases, mlflow_ready: Any
+) -> None:
     began = phases.now()
-    thread = McpHttpThread(mlflow_url, feast_repo, port)
+    batch = predictions.demo_step(
+        workdir, mlflow_url, feast_repo, again=again, progress=_say, mlflow_ready=mlflow_ready
+    )
+    phases.done("generate_game_predictions" if batch else "predictions (reused)", began)
+
+
+def _start_mcp(
+    mlflow_url: str, feast_repo: Path, port: int, phases: Phases, predictions_uri: str
+) -> McpHttpThread:
+    began = phases.now()
+    thread = McpHttpThread(mlflow_url, feast_repo, port, predictions_uri)
     thread.start()
     phases.done("MCP server start (imports, HTTP up)", began)
     _say(f"MCP server (streamable HTTP): {thread.url}")
@@ -352,7 +377,9 @@ def run(args: argparse.Namespace) -> int:
             _say(f"answered in {phases.now():.0f}s; --once: stopping MLflow and the MCP server and exiting")
             return 1 if errors else 0
         _section("Connect your agent")
-        _say(connect_instructions(mlflow_url, mcp_thread.url, feast_repo))
+        _say(
+            connect_instructions(mlflow_url, mcp_thread.url, feast_repo, predictions.predictions_uri(workdir))
+        )
         _say()
         feast_part = f" | Feast UI {feast_ui_url}" if feast_ui_url else ""
         _say(f"ready in {phases.now():.0f}s: MLflow UI {mlflow_url}{feast_part} | MCP {mcp_thread.url}")

@@ -304,7 +304,7 @@ def load_report(workdir: Path) -> SeedReport | None:
 def reset_workdir(workdir: Path) -> None:
     """Delete everything seeding writes (the db, artifacts, feature repo, marker, server log)."""
     workdir = Path(workdir)
-    for name in (MARKER, "mlflow.db", "mlflow.db-journal", "mlflow-server.log"):
+    for name in (MARKER, "mlflow.db", "mlflow.db-journal", "mlflow-server.log", "predictions.db"):
         (workdir / name).unlink(missing_ok=True)
     for name in ("artifacts", "feature_repo", "mlruns"):
         shutil.rmtree(workdir / name, ignore_errors=True)

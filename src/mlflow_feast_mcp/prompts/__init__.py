@@ -144,8 +144,11 @@ registration was meant to succeed).
 definitions (feast_describe_feature_view on game_features and game_momentum_features, \
 feast_list_data_sources) must match the tables training reads (marts__local.mart_game_features and \
 intermediate__local.int_game_momentum_features).
-7. Predictions are outside this server: if needed, ask the user to run generate_game_predictions and \
-spot-check ml_dev.predictions.
+7. Predictions (if needed): generating them is outside this server, so ask the user to run \
+generate_game_predictions, then predictions_spot_check(version_ref='Production') on ml_dev.predictions: the \
+newest batch must come from the version in Production now (it says STALE when not), with no NULLs, \
+probabilities in [0.5, 1] near the writer's test_accuracy, and balanced home/away picks. \
+validate_training_run(..., check_predictions=true) adds the same as a check for this run.
 
 Finish by calling validate_training_run({", ".join(call)}). Report its verdict line first, then every \
 failed or warning check with its evidence (values, paths, versions), then what changed since the previous \

@@ -19,6 +19,7 @@ from ..core.settings import Settings
 if TYPE_CHECKING:
     from ..backends.feast_registry import FeastRegistry
     from ..backends.mlflow_api import MlflowApi
+    from ..backends.predictions import PredictionsStore
 
 log = logging.getLogger(__name__)
 # seconds after start before the Feast registry loads in the background (env override for A/B runs)
@@ -35,6 +36,7 @@ class Backends:
         self._feast_lock = asyncio.Lock()
         self._started = False
         self._tasks: set[asyncio.Task] = set()
+        self._predictions: PredictionsStore | None = None
 
     def start(self) -> None:
         """Begin loading both backends in the background; safe to call more than once."""
@@ -102,6 +104,19 @@ class Backends:
                 self._feast_loaded_at = time.monotonic()
         return self._feast
 
+    async def predictions(self) -> PredictionsStore:
+        """The predictions table's read-only store; says how to configure it when it is not."""
+        from ..backends.predictions import HOW_TO_CONFIGURE, PredictionsStore
+
+        s = self.settings
+        if not s.predictions_uri:
+            raise BackendUnavailable(f"no predictions database is configured: {HOW_TO_CONFIGURE}.")
+        if self._predictions is None:
+            self._predictions = await anyio.to_thread.run_sync(
+                PredictionsStore, s.predictions_uri, s.predictions_table, s.mlflow_timeout
+            )
+        return self._predictions
+
     def for_request(self, headers: Mapping[str, str] | None) -> Backends | CallerBackends:
         """The backends one call uses: these, or, when the server forwards each client's MLflow
         credentials, a view that calls MLflow with the caller's own (never the server's)."""
@@ -112,6 +127,8 @@ class Backends:
     async def aclose(self) -> None:
         if self._mlflow is not None:
             await self._mlflow.aclose()
+        if self._predictions is not None:
+            self._predictions.close()
 
 
 FORWARDED_HEADER = "x-mlflow-authorization"
@@ -142,3 +159,6 @@ class CallerBackends:
 
     async def feast(self) -> FeastRegistry:
         return await self._shared.feast()
+
+    async def predictions(self) -> PredictionsStore:
+        return await self._shared.predictions()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import anyio
+
 from ..core.errors import DomainError
 from ..core.formatting import counted
 from ..core.settings import Settings
@@ -53,6 +55,26 @@ async def run_check(settings: Settings) -> int:
         say(False, str(exc))
     except ImportError as exc:
         say(False, f"Feast support missing: {exc}")
+    problems += await _check_predictions(backends, settings)
     await backends.aclose()
     print("all good" if not problems else counted(problems, "problem"))
     return 1 if problems else 0
+
+
+async def _check_predictions(backends: Backends, settings: Settings) -> int:
+    """Whether the predictions table answers (not configured is no problem: one tool says how)."""
+    table = settings.predictions_table
+    if not settings.predictions_uri:
+        print(f"Predictions table {table}: not configured (set MLFLOW_FEAST_MCP_PREDICTIONS_URI to check it)")
+        return 0
+    try:
+        store = await backends.predictions()
+        print(f"Predictions table: {store.label}")
+        rows, batches, newest = await anyio.to_thread.run_sync(store.reachable)
+    except DomainError as exc:
+        print(f"FAIL  predictions table {table}: {exc}")
+        return 1
+    print(
+        f"ok    predictions table reachable: {counted(rows, 'row')} in {counted(batches, 'batch', plural='batches')}, newest {newest or '-'}"
+    )
+    return 0

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..core.settings import Settings
 
-TOOLSET_NAMES = ("mlflow", "registry", "feast", "checks")  # the keys of tools.TOOLSETS
+TOOLSET_NAMES = ("mlflow", "registry", "feast", "checks", "predictions")  # the keys of tools.TOOLSETS
 
 
 def add_backend_flags(parser: argparse.ArgumentParser) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-
 INPUT_NOISE = ("maxLength", "minLength")
 
 

@@ -6,13 +6,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import alignment, artifacts, feast, logged_models, registry, runs, validation
+from . import (
+    alignment,
+    artifacts,
+    feast,
+    feast_online,
+    logged_models,
+    predictions,
+    registry,
+    runs,
+    validation,
+)
 
 TOOLSETS: dict[str, tuple[Callable[..., Any], ...]] = {
     "mlflow": runs.TOOLS + logged_models.TOOLS + artifacts.TOOLS,
     "registry": registry.TOOLS,
-    "feast": feast.TOOLS,
+    "feast": feast.TOOLS + feast_online.TOOLS,
     "checks": alignment.TOOLS + validation.TOOLS,
+    "predictions": predictions.TOOLS,
 }
 
 

@@ -1,4 +1,4 @@
-"""What the tools need from whoever serves them, as a protocol the tools own: the settings and the two
+"""What the tools need from whoever serves them, as a protocol the tools own: the settings and the
 backends. The server's lifespan yields an object that satisfies it; a tool asks for it with a `Deps`
 parameter, which the SDK fills from the request's lifespan context (a test may pass its own)."""
 
@@ -15,6 +15,7 @@ from ..core.settings import Settings
 if TYPE_CHECKING:
     from ..backends.feast_registry import FeastRegistry
     from ..backends.mlflow_api import MlflowApi
+    from ..backends.predictions import PredictionsStore
 
 
 class ToolDeps(Protocol):
@@ -23,6 +24,8 @@ class ToolDeps(Protocol):
     async def mlflow(self) -> MlflowApi: ...
 
     async def feast(self) -> FeastRegistry: ...
+
+    async def predictions(self) -> PredictionsStore: ...
 
     def for_request(self, headers: Mapping[str, str] | None) -> ToolDeps:
         """The deps one call uses (e.g. with the caller's own MLflow credentials)."""

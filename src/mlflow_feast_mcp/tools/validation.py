@@ -11,6 +11,7 @@ from pydantic import Field
 from ..core.errors import DomainError
 from ..services.features import run_features
 from ..services.mlflow_lookup import resolve_run
+from ..services.predictions import predictions_step, skipped_predictions, with_check
 from ..services.validation import (
     ValidationReport,
     check_feast_alignment,
@@ -43,6 +44,9 @@ async def validate_training_run(
         bool,
         Field(description="also compare with the previous top-level run (a trial: the previous trial)"),
     ] = True,
+    check_predictions: Annotated[
+        bool, Field(description="also spot-check ml_dev.predictions (predictions_spot_check), e.g. true")
+    ] = False,
     *,
     deps: Deps,
 ) -> Annotated[CallToolResult, ValidationReport]:
@@ -51,7 +55,7 @@ async def validate_training_run(
     (algorithm, features; the seed's model_version, feature_count, top_features); metrics present and
     sane (scores in [0, 1], train not far above test, sample counts); artifacts (training_artifacts/
     or the logged model's MLmodel); feature_count; a registry version; Feast alignment; optional
-    expectations; changes since the previous top-level run. Checks a run's convention (seed, autolog)
+    expectations; changes since the previous top-level run; optionally the predictions spot-check. Checks a run's convention (seed, autolog)
     does not record are skipped with the reason. The first line is the verdict."""
     api, settings = await deps.mlflow(), deps.settings
     run = await resolve_run(api, run_id, settings.default_experiment)
@@ -75,6 +79,14 @@ async def validate_training_run(
         features=features,
         key_metrics=settings.key_metrics,
     )
+    if check_predictions:
+        try:
+            store = await deps.predictions()
+        except DomainError as exc:
+            step = skipped_predictions(f"predictions not checked: {exc}")
+        else:
+            step = await predictions_step(api, store, run, settings.default_model, settings.response_budget)
+        report = with_check(report, step)
     return respond(fit_report(report, settings.response_budget))
 
 
