@@ -57,7 +57,12 @@ class Replica:
                 str(feast_repo),
             ],
             log=self.log,
-            env={**os.environ, "MLFLOW_FEAST_MCP_ALLOWED_HOSTS": f"127.0.0.1:{balancer_port}"},
+            env={
+                **os.environ,
+                "MLFLOW_FEAST_MCP_ALLOWED_HOSTS": f"127.0.0.1:{balancer_port}",
+                # replicas behind one balancer share the key that signs page tokens (docs/deploy.md)
+                "MLFLOW_FEAST_MCP_PAGE_TOKEN_KEY": "replicas-behind-one-balancer",
+            },
         )
 
     def stop(self) -> None:
