@@ -478,13 +478,13 @@ def feast_page(
     *query: object,
     budget: int,
 ) -> A:
-    """One page of a name-sorted Feast listing, cut to the budget; `answer(items, project=, total=,
-    **paging)` builds the list answer (the same shape for every Feast list)."""
+    """One page of a name-sorted Feast listing, cut to the budget; `answer(items, project=, **paging)`
+    (the paging carries `total`) builds the list answer (the same shape for every Feast list)."""
     pager = Pager.open(tool, page_token, *query, page_size)
     return pager.page_list(
         rows,
         page_size,
-        lambda items, info: answer(items, project=registry.project, total=len(rows), **info.model_dump()),
+        lambda items, info: answer(items, project=registry.project, **info.model_dump()),
         budget,
     )
 
