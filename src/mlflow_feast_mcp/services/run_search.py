@@ -6,6 +6,7 @@ from ..backends.mlflow_api import MlflowApi
 from ..core.errors import InvalidArgument
 from ..core.paging import PageInfo, Pager
 from ..core.render import table
+from .experiment_profile import check_filter_keys
 from .mlflow_lookup import resolve_experiment
 from .runs import KEY_METRICS, RunSummary, summarize_run
 
@@ -39,9 +40,7 @@ class RunSearchPage(PageInfo):
         lines = [head, f"runs ({len(rows)}):" if rows else "runs: none match"]
         if rows:
             lines += table(rows, "  ")
-        if self.hint:
-            lines.append(self.hint)
-        return "\n".join(lines)
+        return "\n".join(lines + self.paging_lines())
 
 
 def filter_clauses(filter_string: str | None, status: str | None) -> list[str]:
@@ -76,6 +75,8 @@ async def search_runs(
     rows, next_cursor = await api.search_runs(
         [exp.experiment_id], " and ".join(clauses), order, page_size, pager.backend_token, "ACTIVE_ONLY"
     )
+    if not rows and filter_string and page_token is None:  # a misspelt key matches nothing: say so
+        await check_filter_keys(api, exp, filter_string)
     return pager.page(
         [summarize_run(r, keys) for r in rows],
         lambda items, info: RunSearchPage(
