@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import alignment, artifacts, feast, registry, runs, validation
+from . import alignment, artifacts, explore, feast, registry, runs, validation
 
 TOOLSETS: dict[str, tuple[Callable[..., Any], ...]] = {
-    "mlflow": runs.TOOLS + artifacts.TOOLS,
+    "mlflow": runs.TOOLS + explore.TOOLS + artifacts.TOOLS,
     "registry": registry.TOOLS,
     "feast": feast.TOOLS,
     "checks": alignment.TOOLS + validation.TOOLS,
