@@ -11,6 +11,7 @@ from ..core.answer import Answer
 from ..core.budget import fit
 from ..core.formatting import clip, iso_from_ms, round_number
 from .artifacts import list_dir
+from .diagnosis import CurveFinding, diagnose_run
 from .runs import (
     FEATURE_PART,
     KEY_METRICS,
@@ -39,6 +40,7 @@ class RunDetail(RunSummary, Answer):
     artifacts: list[str] = Field([], description="top-level artifact paths; directories end with '/'")
     registered_versions: list[str] = Field([], description="'model vN (stage)' registered from this run")
     datasets: list[RunDataset] = []
+    diagnosis: list[CurveFinding] = Field([], description="curve readings (detailed only)")
     notes: list[str] = []
 
 
@@ -77,6 +79,7 @@ async def build_run_detail(api: MlflowApi, run: Run, detailed: bool) -> RunDetai
             RunDataset(name=d.name, digest=d.digest, source_type=d.source_type, context=d.context)
             for d in run.datasets
         ],
+        diagnosis=await diagnose_run(api, run) if detailed else [],
         notes=notes,
     )
 

@@ -16,6 +16,7 @@ from ..core.budget import fit
 from ..core.formatting import clip, round_number
 from .alignment import check_alignment
 from .artifacts import list_dir
+from .diagnosis import diagnose_run
 from .feast_catalog import feature_index, view_features
 from .features import FEATURES_JSON, IMPORTANCES_JSON, RunFeatures, run_features
 from .runs import FEATURE_PART, RunSummary, metrics_of, summarize_run
@@ -500,6 +501,7 @@ async def validate_run(
         if previous is not None:
             changes = run_changes(previous, run, await run_features(api, previous), features)
     checks.append(check_comparison(changes, reason))
+    checks += [Check(**f.model_dump()) for f in await diagnose_run(api, run)]  # curves, when logged
     verdict, passed = verdict_of(checks)
     return ValidationReport(
         verdict=verdict,

@@ -48,7 +48,8 @@ async def validate_training_run(
     present and sane (accuracies in [0, 1], train not far above test, sample counts); artifacts
     training_artifacts/features.json and feature_importances.json; feature_count equals the feature
     list; a registry version made from the run; features aligned with Feast; optional expectations;
-    and what changed since the previous run. The first line is the verdict."""
+    what changed since the previous run; curves: overfitting, convergence, NaN, train/val gap. The
+    first line is the verdict."""
     api, settings = await deps.mlflow(), deps.settings
     run = await resolve_run(api, run_id, settings.default_experiment)
     features = await run_features(api, run)
