@@ -397,11 +397,16 @@ async def test_get_run_detailed_carries_the_diagnosis_concise_does_not(curves_cl
 
 async def test_real_boosting_curves_of_the_mlflow3_sweep(mlflow3_client, mlflow3_world: Mlflow3World):
     """GradientBoosting staged curves: the slowest learner (learning_rate 0.003, depth 1) is still
-    improving at its last step; every trial gets the four readings."""
+    improving at its last step; the fastest (0.3, depth 3) drives train_loss towards 0 while val_loss
+    settles early, so its gap widens; every trial gets the four readings."""
     slowest = mlflow3_world.sweep_children[SWEEP_GRID.index((0.003, 1))]
+    fastest = mlflow3_world.sweep_children[SWEEP_GRID.index((0.3, 3))]
     for child in mlflow3_world.sweep_children:
         answer = await ok(mlflow3_client, "mlflow_get_run", run_id=child, response_format="detailed")
         found = {d["name"]: d for d in answer.data["diagnosis"]}
         assert set(found) == {"curve_values", "overfitting", "convergence", "train_val_gap"}
         if child == slowest:
             assert found["convergence"]["status"] == "warn", found["convergence"]
+        if child == fastest:
+            assert found["train_val_gap"]["status"] == "warn", found["train_val_gap"]
+            assert found["overfitting"]["status"] == "pass", found["overfitting"]

@@ -29,7 +29,8 @@ RISE_SHARE = 0.10  # overfitting: the rise after the best is over 10% of the imp
 RISE_RELATIVE = 0.01  # ... and over 1% of the best value
 TAIL_SHARE = 0.10  # convergence: the last 10% of the points...
 TAIL_GAIN = 0.05  # ... still brought over 5% of the whole improvement
-GAP_RATIO = 1.5  # the late gap is over 1.5x the early one...
+VAL_SETTLED = 0.9  # train/val gap: measured from where validation had made 90% of its improvement...
+GAP_RATIO = 1.5  # ... to the end: over 1.5x the early gap...
 GAP_SCALE = 0.02  # ... and grew by over 2% of the validation curve's scale
 
 LOWER = re.compile(r"loss|error|err\b|mse|rmse|mae|mape|perplexity|nll|wer|cer", re.IGNORECASE)
@@ -174,23 +175,29 @@ def still_improving(curve: Curve) -> dict[str, Evidence] | None:
 
 
 def widening_gap(train: Curve, val: Curve) -> dict[str, Evidence] | None:
-    """Evidence when validation fell further behind training late in the run, else None."""
+    """Evidence when validation fell further behind training after it had made most of its gain
+    (VAL_SETTLED of its improvement): from there on training gains that do not carry over widen
+    the gap. Else None."""
     by_step = dict(zip(train.steps, train.oriented, strict=True))
     common = [(s, v) for s, v in zip(val.steps, val.oriented, strict=True) if s in by_step]
     if len(common) < 2 * MIN_POINTS or train.lower_is_better != val.lower_is_better:
         return None
+    y = smooth([v for _, v in common])
+    target = y[0] - VAL_SETTLED * (y[0] - min(y))
+    settled = next(i for i, v in enumerate(y) if v <= target)
+    n = len(common)
+    tail = max(2, n // 10)
+    if settled >= n - 2 * tail:  # validation was still improving to the end: nothing to compare
+        return None
     gaps = smooth([v - by_step[s] for s, v in common])
-    n = len(gaps)
-    early = gaps[n // 4 : max(n // 2, n // 4 + 1)]
-    late = gaps[-max(2, n // 10) :]
-    g_early, g_late = sum(early) / len(early), sum(late) / len(late)
+    g_early, g_late = gaps[settled], sum(gaps[-tail:]) / tail
     scale = max(abs(v) for v in val.values) or 1.0
     if g_late <= GAP_RATIO * max(g_early, 0) or g_late - g_early <= GAP_SCALE * scale:
         return None
     return {
         "train_metric": train.key,
         "val_metric": val.key,
-        "early_step": common[n // 4][0],
+        "early_step": common[settled][0],
         "early_gap": _v(g_early),
         "last_step": common[-1][0],
         "late_gap": _v(g_late),
@@ -298,10 +305,11 @@ def gap_finding(curves: list[Curve]) -> CurveFinding:
     hits = [h for t, v in pairs if (h := widening_gap(t, v))]
     warn = "; ".join(
         f"the gap between {scalar(h['train_metric'])} and {scalar(h['val_metric'])} widened from "
-        f"{scalar(h['early_gap'])} (around step {h['early_step']}) to {scalar(h['late_gap'])} (step {h['last_step']})"
+        f"{scalar(h['early_gap'])} at step {h['early_step']} (validation 90% settled) to "
+        f"{scalar(h['late_gap'])} at step {h['last_step']}"
         for h in hits
     )
-    ok = "gap steady: " + ", ".join(f"{scalar(t.key)}/{scalar(v.key)}" for t, v in pairs)
+    ok = "no widening gap: " + ", ".join(f"{scalar(t.key)}/{scalar(v.key)}" for t, v in pairs)
     return finding(
         "train_val_gap",
         hits,
