@@ -33,7 +33,7 @@ VAL_SETTLED = 0.9  # train/val gap: measured from where validation had made 90% 
 GAP_RATIO = 1.5  # ... to the end: over 1.5x the early gap...
 GAP_SCALE = 0.02  # ... and grew by over 2% of the validation curve's scale
 
-LOWER = re.compile(r"loss|error|err\b|mse|rmse|mae|mape|perplexity|nll|wer|cer", re.IGNORECASE)
+LOWER = re.compile(r"loss|error|err\b|mse|rmse|mae|mape|perplexity|nll", re.IGNORECASE)
 HIGHER = re.compile(r"acc|auc|f1|precision|recall|r2|score|iou|dice|bleu|rouge|map\b|ndcg", re.IGNORECASE)
 TRAIN = re.compile(r"^(train|training|trn)[_/.\-]|[_/.\-](train|training)$", re.IGNORECASE)
 VALID = re.compile(
@@ -118,14 +118,16 @@ async def read_curves(api: MlflowApi, run: Run) -> list[Curve]:
 
 def smooth(values: list[float]) -> list[float]:
     """A centred moving mean over about 5% of the points: one noisy point decides nothing."""
-    half = max(len(values) // 40, 0)
+    half, n = len(values) // 40, len(values)
     if not half:
         return list(values)
-    out = []
-    for i in range(len(values)):
-        window = values[max(i - half, 0) : i + half + 1]
-        out.append(sum(window) / len(window))
-    return out
+    sums = [0.0]
+    for v in values:
+        sums.append(sums[-1] + v)
+    return [
+        (sums[min(i + half + 1, n)] - sums[max(i - half, 0)]) / (min(i + half + 1, n) - max(i - half, 0))
+        for i in range(n)
+    ]
 
 
 def _v(value: float) -> float | int | None:

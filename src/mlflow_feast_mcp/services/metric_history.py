@@ -72,7 +72,8 @@ class MetricCurves(Answer):
     def render_text(self) -> str:
         window = ""
         if self.min_step is not None or self.max_step is not None:
-            window = f", steps {self.min_step if self.min_step is not None else 0}-{scalar(self.max_step)}"
+            end = self.max_step if self.max_step is not None else "end"
+            window = f", steps {self.min_step if self.min_step is not None else 0}-{end}"
         x = "step" if self.x_axis == "step" else "seconds since the run's first point"
         lines = [
             f"{len(self.series)} series, x = {x}{window}; "
@@ -107,7 +108,8 @@ def series_line(s: Series, x_axis: XAxis) -> str:
         f"min {at(s.min)}, max {at(s.max)}"
     )
     sep = ":" if x_axis == "step" else "s:"
-    return head + "; (x:y) " + " ".join(f"{scalar(x)}{sep}{scalar(y)}" for x, y in s.points)
+    # Points are numbers this module rounded (never stored strings): plain str() is enough, and fast.
+    return head + "; (x:y) " + " ".join(f"{x}{sep}{y}" for x, y in s.points)
 
 
 # ---- the arithmetic: finite values, fair shares, shape-keeping downsampling -----------------------
@@ -316,7 +318,12 @@ def build_curves(
             ),
         )
 
-    return fit(make, budget_points, response_budget)
+    full = make(budget_points)
+    if full.size() <= response_budget:
+        return full
+    # Points cost about the same each: start the search near the count that fits.
+    guess = max(int(budget_points * response_budget / full.size() * 0.95), 1)
+    return fit(make, guess, response_budget)
 
 
 def check_keys(keys: list[str]) -> list[str]:
