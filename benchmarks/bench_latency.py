@@ -41,7 +41,7 @@ def cases(store) -> list[Case]:
         Case("mlflow_get_run", {"run_id": prod}, "mlflow"),
         Case("mlflow_get_run_features", {"run_id": prod}, "mlflow"),
         Case("mlflow_compare_runs", {"run_ids": [prod, staging]}, "mlflow"),
-        Case("mlflow_get_metric_history", {"run_id": prod, "metric_key": "val_logloss"}, "mlflow"),
+        Case("mlflow_get_metric_history", {"run_ids": [prod], "metric_keys": ["val_logloss"]}, "mlflow"),
         Case("mlflow_list_artifacts", {"run_id": prod}, "mlflow"),
         Case("mlflow_read_artifact", {"run_id": prod, "path": "training_artifacts/features.json"}, "mlflow"),
         Case("mlflow_list_registered_models", {}, "mlflow"),

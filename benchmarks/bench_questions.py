@@ -35,7 +35,10 @@ QUESTIONS = {
     "q4_staging_vs_production": "How does Staging differ from Production?",
     "q5_game_features": "Which features does game_features define?",
     "q6_production_alignment": "Do the Production model's features match feature_repo?",
+    "q7_loss_curves": "Train vs validation log loss of the newest runs that logged them (up to three)?",
 }
+CURVE_ROLES = ("champion", "production")  # the demo runs that log train_logloss / val_logloss, newest first
+CURVE_KEYS = ("train_logloss", "val_logloss")
 
 
 class CannotAnswer(Exception):
@@ -99,6 +102,7 @@ def expected_facts(store) -> dict[str, list[str]]:
         "q5_game_features": view_fields,
         "q6_production_alignment": [prod.run_id],
         "q4_with_compare": [prod.run_id, staging.run_id, acc(prod_run), acc(staging_run)],
+        "q7_loss_curves": [store.run_id(role) for role in CURVE_ROLES] + list(CURVE_KEYS),
     }
 
 
@@ -139,7 +143,11 @@ def ours(store) -> dict[str, Callable[[Call], Awaitable[None]]]:
     async def q6(call: Call) -> None:
         await call("check_feature_alignment", {"model_name": MODEL, "version_ref": "Production"})
 
-    plans = dict(zip(QUESTIONS, (q1, q2, q3, q4, q5, q6), strict=True))
+    async def q7(call: Call) -> None:
+        # one call: both metrics of the newest runs that logged them, under one point budget
+        await call("mlflow_get_metric_history", {"metric_keys": list(CURVE_KEYS), "last_runs": 3})
+
+    plans = dict(zip(QUESTIONS, (q1, q2, q3, q4, q5, q6, q7), strict=True))
     plans["q4_with_compare"] = q4_with_compare
     return plans
 
@@ -178,7 +186,17 @@ def kkruglik(store) -> dict[str, Callable[[Call], Awaitable[None]]]:
     async def feast(call: Call) -> None:
         raise CannotAnswer("no Feast tools")
 
-    return dict(zip(QUESTIONS, (latest_run, latest_run, q3, q4, feast, feast), strict=True))
+    async def curves(call: Call) -> None:
+        # the runs that logged the curve, then one uncapped history per run and metric
+        exp = await call("get_experiment_by_name", {"name": EXPERIMENT})
+        exp_id = (_json(exp) or {}).get("experiment_id", store.report.experiment_id)
+        await call("query_runs", {"experiment_id": str(exp_id), "query": "metrics.val_logloss > 0", "limit": 3,
+                                  "order_by": ["attributes.start_time DESC"]})  # fmt: skip
+        for role in CURVE_ROLES:
+            for key in CURVE_KEYS:
+                await call("get_run_metric", {"run_id": store.run_id(role), "metric_name": key})
+
+    return dict(zip(QUESTIONS, (latest_run, latest_run, q3, q4, feast, feast, curves), strict=True))
 
 
 def builtin(store, tools: set[str]) -> dict[str, Callable[[Call], Awaitable[None]]]:
@@ -199,7 +217,12 @@ def builtin(store, tools: set[str]) -> dict[str, Callable[[Call], Awaitable[None
     async def feast(call: Call) -> None:
         raise CannotAnswer("no Feast tools")
 
-    return dict(zip(QUESTIONS, (latest_run, latest_run, registry, registry, feast, feast), strict=True))
+    async def curves(call: Call) -> None:
+        raise CannotAnswer("no metric history tool")
+
+    return dict(
+        zip(QUESTIONS, (latest_run, latest_run, registry, registry, feast, feast, curves), strict=True)
+    )
 
 
 BUILTIN_SEARCH_ARGS: dict[str, dict] = {}

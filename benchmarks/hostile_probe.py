@@ -187,12 +187,12 @@ def call_plan(world: HostileWorld) -> list[tuple[str, str, dict[str, Any]]]:
         (
             "mlflow_get_metric_history",
             "text test_accuracy",
-            {"run_id": r["text"], "metric_key": "test_accuracy"},
+            {"run_ids": [r["text"]], "metric_keys": ["test_accuracy"]},
         ),
         (
             "mlflow_get_metric_history",
             "wide_metrics m_1500",
-            {"run_id": r["wide_metrics"], "metric_key": "m_1500"},
+            {"run_ids": [r["wide_metrics"]], "metric_keys": ["m_1500"]},
         ),
         ("mlflow_list_artifacts", "text", {"run_id": r["text"]}),
         ("mlflow_list_artifacts", "wide_artifacts", {"run_id": r["wide_artifacts"]}),
@@ -552,7 +552,7 @@ def auth_requests(world: Any, kind: str) -> list[tuple[str, str, str, dict[str, 
             "metrics/get-history",
             "GET",
             "/api/2.0/mlflow/metrics/get-history",
-            {"run_id": r, "metric_key": "test_accuracy"},
+            {"run_ids": [r], "metric_keys": ["test_accuracy"]},
         ),
         ("artifacts/list", "GET", "/api/2.0/mlflow/artifacts/list", {"run_id": r}),
         (

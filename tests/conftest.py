@@ -18,6 +18,7 @@ pytest_plugins = [
     "support.mlflow3_fixtures",
     "support.hostile_fixtures",
     "support.feast_kinds_fixtures",
+    "support.curves_fixtures",
 ]
 
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")

@@ -43,7 +43,15 @@ def parity_calls(world: World) -> list[tuple[str, dict]]:
             for role in ("seed", "parts", "feast_tags", "dataset", "bare")
         ],
         ("mlflow_compare_runs", {"run_ids": [r["seed"], r["parts"], r["feast_tags"]]}),
-        ("mlflow_get_metric_history", {"run_id": r["parts"], "metric_key": "val_loss", "max_points": 20}),
+        (
+            "mlflow_get_metric_history",
+            {"run_ids": [r["parts"]], "metric_keys": ["val_loss"], "max_points": 20},
+        ),
+        (
+            "mlflow_get_metric_history",
+            {"run_ids": [r["parts"], r["seed"]], "metric_keys": ["val_loss", "test_accuracy"]},
+        ),
+        ("mlflow_describe_experiment", {}),
         ("mlflow_list_artifacts", {"run_id": r["seed"]}),
         ("mlflow_read_artifact", {"run_id": r["seed"], "path": "training_artifacts/features.json"}),
         (

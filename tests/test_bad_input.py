@@ -28,7 +28,7 @@ PER_CALL_TIMEOUT = 30.0
 EXAMPLES_PER_TOOL = int(os.environ.get("MLFLOW_FEAST_MCP_FUZZ_EXAMPLES", "8"))
 TOOL_NAMES = [  # DESIGN.md's catalogue; test_every_listed_tool_is_fuzzed keeps it complete
     "mlflow_list_experiments", "mlflow_search_runs", "mlflow_get_run", "mlflow_get_run_features",
-    "mlflow_compare_runs", "mlflow_get_metric_history", "mlflow_list_artifacts", "mlflow_read_artifact",
+    "mlflow_compare_runs", "mlflow_describe_experiment", "mlflow_get_metric_history", "mlflow_list_artifacts", "mlflow_read_artifact",
     "mlflow_list_registered_models", "mlflow_get_registered_model", "mlflow_get_model_version",
     "feast_list_projects", "feast_list_feature_views", "feast_describe_feature_view", "feast_list_entities",
     "feast_list_data_sources", "feast_list_feature_services", "feast_get_feature_view_history",

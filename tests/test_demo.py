@@ -175,8 +175,10 @@ async def test_misaligned_run_trained_on_a_feature_feast_lacks(mcp_client, seede
 async def test_curves_and_seed_artifacts(mcp_client, seeded):
     _, report, _ = seeded
     run = report.run("production")
-    curve, _ = await ok(mcp_client, "mlflow_get_metric_history", run_id=run.run_id, metric_key="val_logloss")
-    assert curve["points"] >= 100
+    curve, _ = await ok(
+        mcp_client, "mlflow_get_metric_history", run_ids=[run.run_id], metric_keys=["val_logloss"]
+    )
+    assert curve["series"][0]["count"] >= 100
     listing, _ = await ok(mcp_client, "mlflow_list_artifacts", run_id=run.run_id)
     paths = {e["path"] for e in listing["entries"]}
     for required in (

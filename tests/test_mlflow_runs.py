@@ -177,19 +177,28 @@ async def test_compare_needs_two_runs(client, world):
 
 
 async def test_metric_history_summarises_ten_thousand_points(client, world):
-    answer = await ok(client, "mlflow_get_metric_history", run_id=world.runs["parts"], metric_key="val_loss")
-    data = answer.data
-    assert data["points"] == 10_000 and data["downsampled"] is True
-    assert len(data["series"]) <= 50
-    assert data["min"]["step"] == 9999 and data["max"]["step"] == 0
-    assert data["last"]["step"] == 9999
-    steps = [p["step"] for p in data["series"]]
+    answer = await ok(
+        client,
+        "mlflow_get_metric_history",
+        run_ids=[world.runs["parts"]],
+        metric_keys=["val_loss"],
+        max_points=50,
+    )
+    (series,) = answer.data["series"]
+    assert series["count"] == 10_000 and series["downsampled"] is True
+    assert len(series["points"]) <= 50 and answer.data["points_returned"] == len(series["points"])
+    assert series["min"]["step"] == 9999 and series["max"]["step"] == 0
+    assert series["last"]["step"] == 9999
+    steps = [x for x, _ in series["points"]]
     assert steps == sorted(steps) and 0 in steps and 9999 in steps
+    assert [7777, 0.2604] in series["points"], "the spike at step 7777 survives downsampling"
     assert len(answer.text) < 2000
 
 
 async def test_metric_history_unknown_metric_suggests(client, world):
-    text = await error(client, "mlflow_get_metric_history", run_id=world.runs["parts"], metric_key="val_los")
+    text = await error(
+        client, "mlflow_get_metric_history", run_ids=[world.runs["parts"]], metric_keys=["val_los"]
+    )
     assert "val_loss" in text
 
 

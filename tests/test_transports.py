@@ -27,7 +27,7 @@ def sample_calls(world) -> list[tuple[str, dict]]:
         ("mlflow_get_model_version", {"version_ref": "Production"}),
         (
             "mlflow_get_metric_history",
-            {"run_id": world.runs["parts"], "metric_key": "val_loss", "max_points": 8},
+            {"run_ids": [world.runs["parts"]], "metric_keys": ["val_loss"], "max_points": 8},
         ),
         ("mlflow_read_artifact", {"run_id": world.runs["seed"], "path": "training_artifacts/features.json"}),
         ("mlflow_get_run", {"run_id": "nope"}),

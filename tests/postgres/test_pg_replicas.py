@@ -29,7 +29,10 @@ def replica_calls(world: World) -> list[tuple[str, dict]]:
         ("mlflow_get_run", {"run_id": r["seed"]}),
         ("mlflow_get_run_features", {"run_id": r["parts"]}),
         ("mlflow_get_model_version", {"version_ref": "Production"}),
-        ("mlflow_get_metric_history", {"run_id": r["parts"], "metric_key": "val_loss", "max_points": 8}),
+        (
+            "mlflow_get_metric_history",
+            {"run_ids": [r["parts"]], "metric_keys": ["val_loss"], "max_points": 8},
+        ),
         ("mlflow_read_artifact", {"run_id": r["seed"], "path": "training_artifacts/features.json"}),
         ("feast_list_feature_views", {}),
         ("feast_describe_feature_view", {"name": "game_features"}),

@@ -396,6 +396,30 @@ def metric_points(o: Oracle, run: str, key: str) -> int:
 
 
 @answer
+def metric_min_over(o: Oracle, runs: list[str], key: str) -> float:
+    return min(metric_min(o, run, key) for run in runs)
+
+
+@answer
+def newest_metric_last(o: Oracle, key: str) -> float:
+    """The last point of `key` in the newest run that logged it."""
+    for r in o.runs:
+        if key in r.data.metrics:
+            return metric_last(o, r.info.run_id, key)
+    raise Missing(key)
+
+
+@answer
+def metric_keys(o: Oracle) -> list[str]:
+    return sorted({k for r in o.runs for k in r.data.metrics})
+
+
+@answer
+def param_value_count(o: Oracle, key: str, value: str) -> int:
+    return len(runs_with_param(o, key, value))
+
+
+@answer
 def metric_delta(o: Oracle, base: str, other: str, key: str) -> float:
     return o.metric(other, key) - o.metric(base, key)
 

@@ -40,11 +40,13 @@ Call this server's tools in this order, and stop as soon as the answer is establ
 order_by ['metrics.test_accuracy DESC']) to find the run(s) the question is about; mlflow_get_run for one \
 run's params (model_version, algorithm, feature_count, hyperparameters), metrics (test_accuracy, \
 train_accuracy, training_samples, test_samples), tags, artifacts and registry versions. Use \
-mlflow_list_experiments only if the question names another experiment.
+mlflow_list_experiments only if the question names another experiment; \
+mlflow_describe_experiment to learn which param, metric and tag keys exist before writing a filter.
 2. Features: mlflow_get_run_features for a run's ordered feature list and where it was recorded \
 (training_artifacts/features.json, else the features_part* params), feature_count, top_features and \
 importances. For "what changed": mlflow_compare_runs (param changes, metric deltas, features added and \
-removed, importance shifts). For a curve over training steps: mlflow_get_metric_history.
+removed, importance shifts). For curves over training steps: mlflow_get_metric_history (several \
+metrics and runs in one call).
 3. Artifacts, when params are not enough: mlflow_list_artifacts, then mlflow_read_artifact on e.g. \
 training_artifacts/features.json, training_artifacts/feature_importances.json, \
 training_artifacts/run_info.txt.

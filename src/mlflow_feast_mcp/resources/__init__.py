@@ -36,8 +36,8 @@ with importances); feature_count; algorithm; model_version; hyperparameters (max
 - Artifacts: training_artifacts/features.json (the ordered feature list, authoritative over the params), \
 training_artifacts/feature_importances.json, training_artifacts/run_info.txt, \
 training_artifacts/calibrator.pkl, model/ (the logged model), calibrator.pkl. Pickles are never loaded.
-- Tools: mlflow_search_runs, mlflow_get_run, mlflow_get_run_features, mlflow_compare_runs, \
-mlflow_get_metric_history, mlflow_list_artifacts, mlflow_read_artifact, mlflow_list_registered_models, \
+- Tools: mlflow_describe_experiment, mlflow_search_runs, mlflow_get_run, mlflow_get_run_features, \
+mlflow_compare_runs, mlflow_get_metric_history, mlflow_list_artifacts, mlflow_read_artifact, mlflow_list_registered_models, \
 mlflow_get_registered_model, mlflow_get_model_version.
 
 ## Feast (feature_repo/)

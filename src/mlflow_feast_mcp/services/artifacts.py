@@ -153,8 +153,8 @@ class ArtifactTree(PageInfo):
     def render_text(self) -> str:
         lines = [f"run {self.run_id} artifacts under '{self.root or '/'}' ({self.total_bytes} bytes listed):"]
         lines += table([e.model_dump(exclude_none=True) for e in self.entries], "  ")
-        lines += [extra for extra in (self.note, self.hint) if extra]
-        return "\n".join(lines)
+        lines += [self.note] if self.note else []
+        return "\n".join(lines + self.paging_lines())
 
 
 class ArtifactContent(Answer):

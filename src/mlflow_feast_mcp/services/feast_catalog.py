@@ -13,7 +13,7 @@ from ..backends.feast_registry import FeastProject, FeastRegistry, ViewKind
 from ..core.answer import Answer
 from ..core.budget import fit
 from ..core.formatting import iso_from_datetime
-from ..core.paging import PageInfo, Pager
+from ..core.paging import PAGING, PageInfo, Pager
 from .feast_sources import DataSourceRow, data_source_rows, lean_render, matches, tags_of, text_of
 from .feast_views import FeatureViewDetail, FeatureViewRow, describe_feature_view, feature_view_rows
 
@@ -156,13 +156,13 @@ def unreadable_notes(project: FeastProject) -> list[str]:
 class FeastList(PageInfo):
     ROWS: ClassVar[tuple[str, type[BaseModel]]]
     project: str
-    total: int
     unreadable: list[str] = Field([], description="objects Feast cannot decode here, and why")
 
     def render_text(self) -> str:
-        """Key lines, then the rows as one table in the row model's field order."""
+        """Key lines, then the rows as one table in the row model's field order, then coverage."""
         key, row = self.ROWS
-        return lean_render(self.structured(), {key: list(row.model_fields)})
+        own = {k: v for k, v in self.structured().items() if k not in PAGING}
+        return "\n".join([lean_render(own, {key: list(row.model_fields)}), *self.paging_lines()])
 
 
 class FeatureViewList(FeastList):
@@ -188,11 +188,13 @@ class FeatureServiceList(FeastList):
 class ProjectList(PageInfo):
     registry: str
     default_project: str
-    total: int
     projects: list[ProjectRow]
 
     def render_text(self) -> str:
-        return lean_render(self.structured(), {"projects": list(ProjectRow.model_fields)})
+        own = {k: v for k, v in self.structured().items() if k not in PAGING}
+        return "\n".join(
+            [lean_render(own, {"projects": list(ProjectRow.model_fields)}), *self.paging_lines()]
+        )
 
 
 class FeatureViewAnswer(FeatureViewDetail):
@@ -211,15 +213,15 @@ def feast_page(
     *query: object,
     budget: int,
 ) -> A:
-    """One page of a name-sorted Feast listing, cut to the budget; `answer(items, project=, total=,
-    **paging)` builds the list answer (the same shape for every Feast list)."""
+    """One page of a name-sorted Feast listing, cut to the budget; `answer(items, project=, **paging)`
+    (the paging carries `total`) builds the list answer (the same shape for every Feast list)."""
     pager = Pager.open(tool, page_token, project.project, *query, page_size)
     unreadable = unreadable_notes(project)
     return pager.page_list(
         rows,
         page_size,
         lambda items, info: answer(
-            items, project=project.project, total=len(rows), unreadable=unreadable, **info.model_dump()
+            items, project=project.project, unreadable=unreadable, **info.model_dump()
         ),
         budget,
     )
@@ -236,7 +238,6 @@ def projects_page(
         lambda items, info: ProjectList(
             registry=f"{registry.registry_kind} {registry.location}",
             default_project=registry.default_project,
-            total=len(rows),
             projects=items,
             **info.model_dump(),
         ),

@@ -16,6 +16,7 @@ from ..core.budget import fit
 from ..core.formatting import clip, iso_from_ms, round_number
 from . import conventions as conv
 from .artifacts import list_dir, model_folder
+from .diagnosis import CurveFinding, diagnose_run
 from .logged_models import LoggedModelRow, model_row, models_of_run
 from .runs import (
     FEATURE_PART,
@@ -52,6 +53,7 @@ class RunDetail(RunSummary, Answer):
     registered_versions: list[str] = Field([], description="'model vN (stage)' registered from this run")
     datasets: list[RunDataset] = []
     sweep: SweepSummary | None = Field(None, description="its trials, best first")
+    diagnosis: list[CurveFinding] = Field([], description="curve readings (detailed only)")
     notes: list[str] = []
 
 
@@ -104,6 +106,7 @@ async def build_run_detail(
             for d in run.datasets
         ],
         sweep=summarize_sweep(run, children, more, key_metrics) if children else None,
+        diagnosis=await diagnose_run(api, run) if detailed else [],
         notes=notes,
     )
 

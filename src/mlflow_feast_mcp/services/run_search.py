@@ -14,6 +14,7 @@ from ..core.errors import InvalidArgument
 from ..core.paging import PageInfo, Pager
 from ..core.render import scalar, table
 from . import conventions as conv
+from .experiment_profile import check_filter_keys
 from .mlflow_lookup import resolve_experiment, resolve_run
 from .runs import KEY_METRICS, RunSummary, summarize_run
 from .sweeps import child_counts, children_of, sweep_metric
@@ -41,8 +42,8 @@ class RunSearchPage(PageInfo):
         lines = [head, f"runs ({len(self.runs)}):" if self.runs else "runs: none match"]
         if self.runs:
             lines += table([self._row(r, columns) for r in self.runs], "  ")
-        lines += [extra for extra in (self.note, self.hint) if extra]
-        return "\n".join(lines)
+        lines += [self.note] if self.note else []
+        return "\n".join(lines + self.paging_lines())
 
     def _row(self, r: RunSummary, columns: list[str]) -> dict[str, object]:
         others = [f"{k}={scalar(v)}" for k, v in r.metrics.items() if k not in columns]
@@ -113,6 +114,8 @@ async def search_runs(
     rows, next_cursor = await api.search_runs(
         [exp.experiment_id], " and ".join(clauses), order, page_size, pager.backend_token, "ACTIVE_ONLY"
     )
+    if not rows and filter_string and page_token is None:  # a misspelt key matches nothing: say so
+        await check_filter_keys(api, exp, filter_string)
     summaries, note = await _summaries(api, exp.experiment_id, rows, keys, counted=not parent)
     if not parent and not include_children and any(s.child_runs for s in summaries):
         note = (note or "") + (

@@ -29,6 +29,7 @@ from .convention_checks import (
     comparison_metric,
     previous_run,
 )
+from .diagnosis import diagnose_run
 from .feast_alignment import align, freshness_check
 from .features import RunFeatures, run_features
 from .runs import FEATURE_PART, KEY_METRICS, RunSummary, metrics_of, summarize_run
@@ -508,6 +509,7 @@ async def validate_run(
         if previous is not None:
             changes = run_changes(previous, run, await run_features(api, previous), features, key_metrics)
     checks.append(check_comparison(changes, reason))
+    checks += [Check(**f.model_dump()) for f in await diagnose_run(api, run)]  # curves, when logged
     verdict, passed = verdict_of(checks)
     return ValidationReport(
         verdict=verdict,

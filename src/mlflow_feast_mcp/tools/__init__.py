@@ -9,6 +9,7 @@ from typing import Any
 from . import (
     alignment,
     artifacts,
+    explore,
     feast,
     feast_online,
     logged_models,
@@ -19,7 +20,7 @@ from . import (
 )
 
 TOOLSETS: dict[str, tuple[Callable[..., Any], ...]] = {
-    "mlflow": runs.TOOLS + logged_models.TOOLS + artifacts.TOOLS,
+    "mlflow": runs.TOOLS + explore.TOOLS + logged_models.TOOLS + artifacts.TOOLS,
     "registry": registry.TOOLS,
     "feast": feast.TOOLS + feast_online.TOOLS,
     "checks": alignment.TOOLS + validation.TOOLS,

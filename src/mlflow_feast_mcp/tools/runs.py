@@ -1,4 +1,4 @@
-"""Experiments and runs: list, search, one run in full, its features, comparisons, metric curves."""
+"""Experiments and runs: list, search, one run in full, its features, comparisons."""
 
 from __future__ import annotations
 
@@ -7,16 +7,13 @@ from typing import Annotated
 from mcp.types import CallToolResult
 from pydantic import Field
 
-from ..core.errors import not_found
 from ..services.comparison import RunComparison, compare_runs
 from ..services.experiments import ExperimentList, list_experiments
 from ..services.features import RunFeatures, run_features
-from ..services.metric_history import MetricHistory, summarize_history
 from ..services.mlflow_lookup import resolve_run
 from ..services.registry import looks_like_model_ref, parse_model_ref, source_run_of_version
 from ..services.run_detail import RunDetail, build_run_detail, fit_run_detail
 from ..services.run_search import RunSearchPage, search_runs
-from ..services.runs import metrics_of
 from .common import PageToken, ResponseFormat, RunRef
 from .deps import Deps
 from .respond import respond
@@ -150,36 +147,10 @@ async def mlflow_compare_runs(
     return respond(await compare_runs(api, runs, labels, s.key_metrics))
 
 
-async def mlflow_get_metric_history(
-    run_id: RunRef,
-    metric_key: Annotated[
-        str, Field(description="metric name, e.g. 'val_loss' or 'test_accuracy'", max_length=250)
-    ],
-    max_points: Annotated[int, Field(ge=4, le=500, description="most points in the series, e.g. 50")] = 50,
-    *,
-    deps: Deps,
-) -> Annotated[CallToolResult, MetricHistory]:
-    """A metric over steps: first, last, min and max with their steps, plus a downsampled series of at most
-    max_points (never the thousands of raw points)."""
-    api = await deps.mlflow()
-    run = await resolve_run(api, run_id, deps.settings.default_experiment)
-    known = metrics_of(run)
-    if metric_key not in known:
-        raise not_found(
-            f"metric in run {run.run_id}",
-            metric_key,
-            list(known),
-            "Metrics logged: " + (", ".join(sorted(known)) or "none") + ".",
-        )
-    raw = await api.get_metric_history(run.run_id, metric_key)
-    return respond(summarize_history(run.run_id, metric_key, raw, max_points))
-
-
 TOOLS = (
     mlflow_list_experiments,
     mlflow_search_runs,
     mlflow_get_run,
     mlflow_get_run_features,
     mlflow_compare_runs,
-    mlflow_get_metric_history,
 )

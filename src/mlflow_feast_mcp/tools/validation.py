@@ -55,7 +55,7 @@ async def validate_training_run(
     (algorithm, features; the seed's model_version, feature_count, top_features); metrics present and
     sane (scores in [0, 1], train not far above test, sample counts); artifacts (training_artifacts/
     or the logged model's MLmodel); feature_count; a registry version; Feast alignment; optional
-    expectations; changes since the previous top-level run; optionally the predictions spot-check. Checks a run's convention (seed, autolog)
+    expectations; changes since the previous top-level run; curves (overfitting, convergence, NaN, train/val gap); optionally the predictions spot-check. Checks a run's convention (seed, autolog)
     does not record are skipped with the reason. The first line is the verdict."""
     api, settings = await deps.mlflow(), deps.settings
     run = await resolve_run(api, run_id, settings.default_experiment)
