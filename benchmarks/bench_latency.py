@@ -53,7 +53,7 @@ def cases(store) -> list[Case]:
         Case("feast_list_data_sources", {}, "feast"),
         Case("feast_list_feature_services", {}, "feast"),
         Case("feast_get_feature_view_history", {"name": VIEW}, "feast"),
-        Case("check_feature_alignment", {"model_name": MODEL, "version_ref": "Production"}, "both"),
+        Case("check_feature_alignment", {"run_or_model": f"{MODEL}/Production"}, "both"),
         Case("validate_training_run", {"run_id": prod}, "both"),
     ]
 

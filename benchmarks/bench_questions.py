@@ -141,7 +141,7 @@ def ours(store) -> dict[str, Callable[[Call], Awaitable[None]]]:
         await call("feast_describe_feature_view", {"name": VIEW})
 
     async def q6(call: Call) -> None:
-        await call("check_feature_alignment", {"model_name": MODEL, "version_ref": "Production"})
+        await call("check_feature_alignment", {"run_or_model": f"{MODEL}/Production"})
 
     async def q7(call: Call) -> None:
         # one call: both metrics of the newest runs that logged them, under one point budget

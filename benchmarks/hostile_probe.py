@@ -230,7 +230,7 @@ def call_plan(world: HostileWorld) -> list[tuple[str, str, dict[str, Any]]]:
         plan.append(("check_feature_alignment", role, {"run_or_model": r[role]}))
     for role, (model, version) in world.versions.items():
         plan.append(
-            ("check_feature_alignment", f"model {role}", {"model_name": model, "version_ref": str(version)})
+            ("check_feature_alignment", f"model {role}", {"run_or_model": f"{model}/{version}"})
         )
     plan += [
         ("feast_list_feature_views", "-", {}),

@@ -177,7 +177,7 @@ async def test_bad_arguments_and_unknown_refs(align_client: Client) -> None:
     both = await align_client.call_tool(
         "check_feature_alignment", {"run_or_model": "gbm_v2", "model_name": MODEL}
     )
-    assert both.is_error and "not both" in text_of(both)
+    assert both.is_error and "unknown argument(s) 'model_name'" in text_of(both)
     unknown = await align_client.call_tool(
         "check_feature_alignment", {"run_or_model": "game_winner_modl@champion"}
     )

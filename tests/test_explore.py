@@ -73,8 +73,13 @@ async def test_describe_counts_runs_keys_and_values_as_mlflow_has_them(curves_cl
     assert "lr_sweep (6 children)" in answer.text
 
 
-async def test_describe_samples_the_newest_runs_and_says_so(curves_client, curves_world, mc):
-    answer = await ok(curves_client, "mlflow_describe_experiment", sample_size=10)
+async def test_describe_samples_the_newest_runs_and_says_so(curves_settings, curves_world, mc):
+    from mcp import Client
+
+    from mlflow_feast_mcp.server.app import build_server
+
+    async with Client(build_server(curves_settings.model_copy(update={"describe_sample": 10}))) as client:
+        answer = await ok(client, "mlflow_describe_experiment")
     counts, runs = answer.data["runs"], truth_runs(mc, curves_world)
     assert counts["read"] == 10 and counts["total_at_least"] == 10 and "total" not in counts
     oldest = min(r.info.start_time for r in runs)
@@ -169,8 +174,8 @@ async def test_every_kind_of_list_carries_coverage(client, world: World):
     assert "coverage: 1-1 of at least 1, more exist" in experiments.text
     models = await ok(client, "mlflow_list_registered_models")
     assert models.data["has_more"] is False and models.data["total"] == models.data["returned"] >= 2
-    versions = await ok(client, "mlflow_get_registered_model", page_size=2)
-    assert versions.data["total"] == 3 and versions.data["returned"] == 2 and versions.data["has_more"]
+    versions = await ok(client, "mlflow_get_registered_model")
+    assert versions.data["total"] == versions.data["returned"] == 3 and not versions.data["has_more"]
     tree = await ok(client, "mlflow_list_artifacts", run_id=world.runs["seed"])
     assert tree.data["total"] == tree.data["returned"] == len(tree.data["entries"])
     assert f"coverage: 1-{tree.data['returned']} of {tree.data['total']}" in tree.text
@@ -263,8 +268,7 @@ async def test_step_window_and_timestamp_axis(curves_client):
         "mlflow_get_metric_history",
         metric_keys=["val_loss"],
         run_ids=["overfit_xgb"],
-        min_step=20,
-        max_step=40,
+        steps="20-40",
     )
     (s,) = window.data["series"]
     assert s["count"] == 21 and {x for x, _ in s["points"]} <= set(range(20, 41))
@@ -308,20 +312,22 @@ async def test_metric_history_bad_input(curves_client):
         partial.data["missing"][0]["key"] == "val_los"
         and "did you mean 'val_loss'" in partial.data["notes"][0]
     )
-    assert "above max_step" in await error(
+    assert "after its end" in await error(
         curves_client,
         "mlflow_get_metric_history",
         metric_keys=["val_loss"],
         run_ids=["overfit_xgb"],
-        min_step=9,
-        max_step=3,
+        steps="9-3",
+    )
+    assert "not a step window" in await error(
+        curves_client, "mlflow_get_metric_history", metric_keys=["val_loss"], steps="nine to three"
     )
     assert "steps 500-end" in await error(
         curves_client,
         "mlflow_get_metric_history",
         metric_keys=["val_loss"],
         run_ids=["overfit_xgb"],
-        min_step=500,
+        steps="500-",
     )
     assert (await call(curves_client, "mlflow_get_metric_history", metric_keys=[])).is_error
     assert (await call(curves_client, "mlflow_get_metric_history", metric_keys=["a"] * 11)).is_error
@@ -344,7 +350,7 @@ async def test_a_small_response_budget_cuts_points_and_says_how_to_get_more(worl
         )
     assert answer.data["truncated"] is True and answer.data["points_returned"] < 2000
     assert len(answer.text) <= 3_000 and len(json.dumps(answer.data)) <= 3_000
-    assert "min_step" in answer.data["hint"]
+    assert "steps=" in answer.data["hint"]
 
 
 # ---- curve diagnosis ----------------------------------------------------------------------------

@@ -79,13 +79,13 @@ def valid_calls(world: Any) -> list[tuple[str, dict]]:
         ("feast_list_feature_services", {}),
         ("feast_get_feature_view_history", {"name": "game_features"}),
         ("check_feature_alignment", {"run_or_model": runs["seed"]}),
-        ("check_feature_alignment", {"model_name": MODEL, "version_ref": "champion"}),
+        ("check_feature_alignment", {"run_or_model": f"{MODEL}@champion"}),
         ("validate_training_run", {"run_id": runs["seed"]}),
         ("validate_training_run", {}),
         ("validate_training_run", {"check_predictions": True}),
         ("feast_get_online_features", {"feature_service": "game_winner_v1", "entity_rows": [{"game_id": 1}]}),
         ("predictions_spot_check", {}),
-        ("predictions_spot_check", {"version_ref": "champion", "since": "30d", "sample_rows": 20}),
+        ("predictions_spot_check", {"version_ref": "champion", "since": "30d"}),
     ]
 
 

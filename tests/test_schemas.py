@@ -73,8 +73,8 @@ async def test_tool_definitions_stay_small(tools):
             separators=(",", ":"),
         )
     )
-    assert size < 66_000, f"tools/list is {size} chars"
-    assert visible < 20_000, f"the model-visible definitions are {visible} chars"
+    assert size < 70_000, f"tools/list is {size} chars"  # mostly output schemas, which models do not read
+    assert visible <= 12_000, f"the model-visible definitions are {visible} chars"  # issue 13's ceiling
 
 
 async def test_descriptions_and_instructions_fit_what_claude_code_keeps(tmp_path, tools):

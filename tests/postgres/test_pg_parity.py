@@ -81,7 +81,7 @@ def mlflow_calls(world: World) -> list[tuple[str, dict]]:
         ("mlflow_read_artifact", {"run_id": r["seed"], "path": "training_artifacts/run_info.txt"}),
         (
             "mlflow_read_artifact",
-            {"run_id": r["seed"], "path": "logs/big.txt", "offset": 100, "max_bytes": 500},
+            {"run_id": r["seed"], "path": "logs/big.txt", "offset": 100},
         ),
         ("mlflow_read_artifact", {"run_id": r["seed"], "path": "calibrator.pkl"}),
         ("mlflow_read_artifact", {"run_id": r["seed"], "path": "../../etc/passwd"}),
@@ -120,7 +120,7 @@ def cross_calls(world: World) -> list[tuple[str, dict]]:
             ("check_feature_alignment", {"run_or_model": r[role]})
             for role in ("seed", "parts", "feast_tags", "bare")
         ],
-        ("check_feature_alignment", {"run_or_model": "game_winner_model", "version_ref": "Production"}),
+        ("check_feature_alignment", {"run_or_model": "game_winner_model/Production"}),
         ("validate_training_run", {}),
         *[("validate_training_run", {"run_id": r[role]}) for role in ("seed", "parts", "dataset")],
         ("validate_training_run", {"check_predictions": True}),
@@ -178,7 +178,7 @@ async def test_postgres_answers_every_tool_like_sqlite(
         for tool, args in (
             ("mlflow_search_runs", {"page_size": 2}),
             ("mlflow_list_experiments", {"page_size": 1}),
-            ("mlflow_get_registered_model", {"page_size": 1}),
+            ("mlflow_get_registered_model", {}),
             ("mlflow_list_registered_models", {"page_size": 1}),
         ):
             pages_a, pages_b = await paged(a, tool, "", **args), await paged(b, tool, "", **args)

@@ -45,6 +45,9 @@ class Settings(BaseModel):
     key_metrics: list[str] = Field(
         DEFAULT_KEY_METRICS, min_length=1, description="metrics shown first in every run and version summary"
     )
+    describe_sample: int = Field(
+        1000, ge=10, le=50_000, description="newest runs mlflow_describe_experiment reads for key statistics"
+    )
     toolsets: list[str] | None = Field(
         None, description="load only these parts of the catalogue (default: all)"
     )
@@ -76,6 +79,7 @@ class Settings(BaseModel):
             ("mlflow_backend", "MLFLOW_FEAST_MCP_MLFLOW_BACKEND"),
             ("forward_credentials", "MLFLOW_FEAST_MCP_FORWARD_CREDENTIALS"),
             ("http_request_timeout", "MLFLOW_FEAST_MCP_HTTP_REQUEST_TIMEOUT"),
+            ("describe_sample", "MLFLOW_FEAST_MCP_DESCRIBE_SAMPLE"),
         ):
             if env.get(var):
                 values[field] = env[var]

@@ -71,6 +71,7 @@ so and say which one the tool reports as authoritative.
 
 def review_model_improvement_text(candidate_run: str, baseline: str, experiment: str, model: str) -> str:
     candidate, base = _arg(candidate_run), _arg(baseline)
+    model_ref = _arg(f"{model}/{baseline.strip()}")
     return f"""\
 Review whether the candidate run {candidate} (in '{experiment}') is an improvement on {base} of the \
 registered model '{model}'. Use only what this server's tools return; this server is read-only, so \
@@ -83,7 +84,7 @@ resolved (stage or alias), any alias/stage conflict, its source run id, metrics 
 metric deltas (test_accuracy, train_accuracy, training_samples, test_samples), features added and removed, \
 importance shifts of the baseline's top features.
 4. Features against Feast: check_feature_alignment(run_or_model={candidate}) and \
-check_feature_alignment(model_name='{model}', version_ref={base}); for a feature that is missing or \
+check_feature_alignment(run_or_model={model_ref}); for a feature that is missing or \
 changed, feast_describe_feature_view or feast_get_feature_view_history on its view.
 5. Sanity of the candidate: validate_training_run(run_id={candidate}).
 

@@ -17,7 +17,7 @@ from mcp.server.mcpserver.resources import TextResource
 from mcp.types import CallToolResult, Tool
 
 from .. import __version__, prompts, resources
-from ..core.errors import DomainError
+from ..core.errors import DomainError, quote
 from ..core.paging import set_signing_key
 from ..core.settings import Settings
 from ..tools import select_tools
@@ -62,7 +62,9 @@ class MlflowFeastServer(MCPServer[Backends]):
             lifespan=lifespan,
             log_level="WARNING",
         )
+        self.parameters: dict[str, list[str]] = {}  # tool -> the arguments it takes
         for tool in select_tools(settings.toolsets):
+            self.parameters[tool.__name__] = [p for p in inspect.signature(tool).parameters if p != "deps"]
             self.add_tool(
                 tool, description=description_of(tool), annotations=READ_ONLY, structured_output=True
             )
@@ -107,6 +109,13 @@ class MlflowFeastServer(MCPServer[Backends]):
         """Domain errors reach the model as tool errors with their message; anything else is a bug,
         reported by its type only (its text may hold stored data). An answer over the response budget
         (every tool fits its own; this is the last guard) becomes an error saying so."""
+        unknown = sorted(set(arguments) - set(self.parameters.get(name, arguments)))
+        if unknown:  # the SDK would silently drop them: a misspelt argument must not change the answer
+            raise ToolError(
+                f"Error executing tool {name}: unknown argument(s) "
+                + ", ".join(quote(a, 60) for a in unknown[:5])
+                + f". {name} takes: {', '.join(self.parameters[name]) or 'no arguments'}."
+            )
         try:
             result = await super().call_tool(name, arguments, context)
         except UnexpectedToolError as exc:

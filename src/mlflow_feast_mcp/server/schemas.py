@@ -2,14 +2,24 @@
 degrade on long catalogues), so the generated noise goes: pydantic's `title` on every node;
 `anyOf: [{type: X}, {type: null}]` for optional scalars, which in an output says `type: [X, "null"]`
 and in an input says nothing an omitted argument does not (so it becomes `type: X`); `default: null`;
-and string `maxLength` bounds on inputs, which the server still enforces with a clear error.
+string lengths and list sizes on inputs, which the server still enforces with a clear error.
 Validation uses the models, not these schemas, so nothing about what is accepted or returned changes."""
 
 from __future__ import annotations
 
 from typing import Any
 
-INPUT_NOISE = ("maxLength", "minLength")
+INPUT_NOISE = ("maxLength", "minLength", "maxItems")
+
+
+def _input_noise(key: str, value: Any) -> bool:
+    """Bounds and defaults that tell the model nothing: string lengths, `minimum` 0 or 1, and
+    defaults that are empty or false (an omitted argument says the same)."""
+    if key in INPUT_NOISE:
+        return True
+    if key in ("minimum", "minItems"):
+        return value in (0, 1)
+    return key == "default" and value in (None, False, 0, "", [], {})
 
 
 def _collapse_nullable(node: dict[str, Any], output: bool) -> dict[str, Any]:
@@ -35,7 +45,7 @@ def compact_schema(schema: Any, *, output: bool = False, _names: bool = False) -
         node = {}
         for key, value in schema.items():
             noise = (key == "title" and isinstance(value, str)) or (
-                key == "default" if output else key in INPUT_NOISE
+                key == "default" if output else _input_noise(key, value)
             )
             if not _names and noise:
                 continue

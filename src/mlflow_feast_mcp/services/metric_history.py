@@ -6,6 +6,7 @@ The structured content is drawable as it stands: one `points: [[x, y], ...]` arr
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -312,7 +313,7 @@ def build_curves(
             truncated=cut,
             hint=(
                 f"Cut to {points} points to fit the response budget; ask for fewer runs or keys, or a "
-                "step window (min_step, max_step), for more detail."
+                "step window (steps='100-500'), for more detail."
                 if cut
                 else None
             ),
@@ -343,7 +344,7 @@ def no_series_error(
         return NotFound(
             f"No points of {', '.join(scalar(k) for k in keys)} in steps {span}: "
             + "; ".join(f"{scalar(m.run_name)} {scalar(m.key)}: {m.reason}" for m in missing[:5])
-            + ". Widen or drop min_step/max_step."
+            + ". Widen or drop the steps window."
         )
     where = f"run {runs[0].run_id}" if len(runs) == 1 else f"any of these {len(runs)} runs"
     return not_found(
@@ -405,7 +406,7 @@ async def metric_curves(
     response_budget: int,
 ) -> MetricCurves:
     if window[0] is not None and window[1] is not None and window[0] > window[1]:
-        raise InvalidArgument(f"min_step {window[0]} is above max_step {window[1]}.")
+        raise InvalidArgument(f"the steps window starts at {window[0]}, after its end {window[1]}.")
     curves, missing = await fetch_curves(api, runs, keys, *window)
     plain = [run for run, _ in runs]
     if not curves:
@@ -413,3 +414,19 @@ async def metric_curves(
     return build_curves(
         curves, missing, unknown_key_notes(plain, keys), max_points, x_axis, window, response_budget
     )
+
+
+def step_window(steps: str | None) -> tuple[int | None, int | None]:
+    """'100-500', '100-', '-500' or '300' as (first, last) step; None: every step."""
+    if steps is None or not steps.strip():
+        return None, None
+    text = steps.strip()
+    match = re.fullmatch(r"(\d*)\s*(?:-|\.\.|:)\s*(\d*)|(\d+)", text)
+    if not match or not any(match.groups()):
+        raise InvalidArgument(
+            f"steps {quote(text)} is not a step window; pass e.g. '100-500', '100-' or '-500'."
+        )
+    if match.group(3):
+        return int(match.group(3)), int(match.group(3))
+    first, last = (int(g) if g else None for g in match.groups()[:2])
+    return first, last

@@ -4,6 +4,7 @@ children of one parent, best first by the sweep's metric when it is evident."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from pydantic import PrivateAttr
@@ -64,6 +65,15 @@ class RunSearchPage(PageInfo):
         }
 
 
+_METRIC_NAME = re.compile(r"metrics\.(`[^`]+`|\"[^\"]+\"|[\w.\-/]+)")
+
+
+def named_metrics(texts: list[str]) -> list[str]:
+    """The metric keys that filter and order-by strings name (`metrics.val_auc`, ``metrics.`a b` ``)."""
+    found = [m.group(1).strip('`"') for text in texts for m in _METRIC_NAME.finditer(text)]
+    return list(dict.fromkeys(found))
+
+
 def filter_clauses(filter_string: str | None, status: str | None) -> list[str]:
     """The caller's filter plus a status clause, checked for what MLflow would misread."""
     clauses = [filter_string.strip()] if filter_string and filter_string.strip() else []
@@ -83,7 +93,6 @@ async def search_runs(
     filter_string: str | None,
     status: str | None,
     order_by: list[str] | None,
-    metric_keys: list[str] | None,
     page_size: int,
     page_token: str | None,
     budget: int,
@@ -94,7 +103,9 @@ async def search_runs(
 ) -> RunSearchPage:
     exp = await resolve_experiment(api, experiment)
     clauses = filter_clauses(filter_string, status)
-    scope, order, parent, asked = "top-level runs", order_by, None, list(metric_keys or [])
+    # the metrics a filter or an order names become columns, besides the key metrics
+    asked = named_metrics([filter_string or "", *(order_by or [])])
+    scope, order, parent = "top-level runs", order_by, None
     if parent_run:
         parent = await resolve_run(api, parent_run, exp.name)
         clauses.append(f"tags.{conv.PARENT_TAG} = '{parent.run_id}'")

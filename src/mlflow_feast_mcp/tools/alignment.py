@@ -9,7 +9,6 @@ import anyio
 from mcp.types import CallToolResult
 from pydantic import Field
 
-from ..core.errors import InvalidArgument
 from ..services.alignment import AlignmentReport
 from ..services.feast_alignment import align
 from ..services.features import run_features
@@ -28,47 +27,22 @@ async def check_feature_alignment(
     run_or_model: Annotated[
         str,
         Field(
-            description="a run id, 'latest', a run name, or a model ref: 'game_winner_model@champion', "
-            "'game_winner_model/Production', 'models:/game_winner_model/3'",
+            description="e.g. 'latest', 'game_winner_model@champion'",
             min_length=1,
             max_length=500,
         ),
     ] = "latest",
-    model_name: Annotated[
-        str | None,
-        Field(description="a registered model instead of a run, e.g. 'game_winner_model'", max_length=500),
-    ] = None,
-    version_ref: Annotated[
-        str | None,
-        Field(
-            description="with model_name: version, alias or stage, e.g. 'champion' (default 'Production')",
-            max_length=200,
-        ),
-    ] = None,
     project: Annotated[
         str | None,
-        Field(
-            description="Feast project; default the run's feast.project tag, e.g. 'retail'", max_length=200
-        ),
+        Field(description="default the run's feast.project", max_length=200),
     ] = None,
     *,
     deps: Deps,
 ) -> Annotated[CallToolResult, AlignmentReport]:
-    """Do Feast's definitions match what a run or model version trained on, today and as they were
-    when it trained? Maps each feature to its view or reports it missing (closest names, other
-    projects), unused view features, dtype mismatches, changes since training and the feature
-    service; verdict first."""
+    """Do Feast's definitions match what a run or model version trained on, now and when it trained? Found, missing, retyped, unused; verdict first."""
     api, settings = await deps.mlflow(), deps.settings
     model_version, version_tags = None, {}
-    if model_name is not None or version_ref is not None:
-        if run_or_model.strip() != "latest":
-            raise InvalidArgument(
-                "Pass either run_or_model, or model_name/version_ref, not both. E.g. "
-                "run_or_model='game_winner_model@champion', or model_name='game_winner_model', "
-                "version_ref='champion'."
-            )
-        name, ref = model_name or settings.default_model, version_ref or "Production"
-    elif looks_like_model_ref(run_or_model):
+    if looks_like_model_ref(run_or_model):
         name, ref = parse_model_ref(run_or_model, settings.default_model)
     else:
         name = ref = None

@@ -13,19 +13,16 @@ READ_ONLY = ToolAnnotations(
 
 ResponseFormat = Annotated[
     Literal["concise", "detailed"],
-    Field(
-        description="'concise' (default) for the headline facts; 'detailed' adds every param, tag and field"
-    ),
+    Field(description="'detailed' adds every field"),
 ]
 PageToken = Annotated[
     str | None,
-    Field(description="next_page_token from the previous answer, to continue; omit for the first page"),
+    Field(description="from next_page_token"),
 ]
 RunRef = Annotated[
     str,
     Field(
-        description="Run id (32 hex chars, e.g. '3f2a9c0d...'), 'latest' for the newest run of the default "
-        "experiment, or an exact run name in it",
+        description="run id, run name or 'latest'",
         min_length=1,
         max_length=300,
     ),

@@ -34,42 +34,34 @@ from .respond import respond
 
 ViewName = Annotated[
     str,
-    Field(description="feature view name (any kind), e.g. 'game_features'", min_length=1, max_length=300),
+    Field(description="view name, e.g. 'game_features'", min_length=1, max_length=300),
 ]
-NameContains = Annotated[
-    str | None, Field(description="case-insensitive part of the name, e.g. 'game'", max_length=200)
-]
+NameContains = Annotated[str | None, Field(description="part of the name, e.g. 'game'", max_length=200)]
 Project = Annotated[
     str | None,
-    Field(description="Feast project (default: the repo's), e.g. 'retail'", max_length=200),
+    Field(description="default the repo's", max_length=200),
 ]
-PageSize = Annotated[int, Field(ge=1, le=500, description="items per page, e.g. 50")]
+PAGE_SIZE = 100  # items per page of a Feast list (a page is also cut to the response budget)
 
 
 async def feast_list_projects(
-    page_size: PageSize = 100, page_token: PageToken = None, *, deps: Deps
+    page_token: PageToken = None, *, deps: Deps
 ) -> Annotated[CallToolResult, ProjectList]:
-    """Projects of the Feast registry (a shared SQL registry holds several), which is the default,
-    view and service counts, last update. Every Feast tool takes `project`."""
+    """Projects of the Feast registry, the default marked, with view and service counts."""
     registry = await deps.feast()
-    return respond(projects_page(registry, page_size, page_token, deps.settings.response_budget))
+    return respond(projects_page(registry, PAGE_SIZE, page_token, deps.settings.response_budget))
 
 
 async def feast_list_feature_views(
     name_contains: NameContains = None,
-    entity: Annotated[
-        str | None, Field(description="only views keyed by this entity, e.g. 'game'", max_length=200)
-    ] = None,
+    entity: Annotated[str | None, Field(description="e.g. 'game'", max_length=200)] = None,
     response_format: ResponseFormat = "concise",
-    page_size: PageSize = 100,
     page_token: PageToken = None,
     project: Project = None,
     *,
     deps: Deps,
 ) -> Annotated[CallToolResult, FeatureViewList]:
-    """Feature views of every kind, by name: kind, entities, feature count, how each is fed (batch,
-    stream or push source; transformation), TTL, online flag ('detailed' adds last materialized,
-    owner, tags). Fields and settings: feast_describe_feature_view."""
+    """Feature views of every kind: entities, feature count, how each is fed, TTL ('detailed' adds freshness, owner, tags)."""
     feast = (await deps.feast()).select(project)
     detailed = response_format == "detailed"
     rows = [
@@ -82,7 +74,7 @@ async def feast_list_feature_views(
         feast,
         rows,
         lambda items, **page: FeatureViewList(feature_views=items, **page),
-        page_size,
+        PAGE_SIZE,
         page_token,
         name_contains,
         entity,
@@ -94,29 +86,24 @@ async def feast_list_feature_views(
 
 async def feast_describe_feature_view(
     name: ViewName,
-    field_contains: Annotated[
-        str | None, Field(description="only fields whose name contains this, e.g. 'elo'", max_length=200)
-    ] = None,
+    field_contains: Annotated[str | None, Field(description="e.g. 'elo'", max_length=200)] = None,
     project: Project = None,
     *,
     deps: Deps,
 ) -> Annotated[CallToolResult, FeatureViewAnswer]:
-    """One feature view in full: fields and dtypes, entities and join keys, sources (file, table,
-    query, push, Kafka/Kinesis), request sources and their fields, mode and transformation,
-    aggregations, TTL, last materialized, version, owner, tags, times (UTC)."""
+    """One feature view: fields and dtypes, entities, sources, request fields, transformation, aggregations, TTL, freshness, version."""
     feast = (await deps.feast()).select(project)
     return respond(describe_view_answer(feast, name, field_contains, deps.settings.response_budget))
 
 
 async def feast_list_entities(
     name_contains: NameContains = None,
-    page_size: PageSize = 100,
     page_token: PageToken = None,
     project: Project = None,
     *,
     deps: Deps,
 ) -> Annotated[CallToolResult, EntityList]:
-    """Entities: join key, value type, description, owner, tags and the feature views keyed by each."""
+    """Entities: join key, value type, description, views keyed by each."""
     feast = (await deps.feast()).select(project)
     rows = [r for r in entity_rows(feast) if matches(r.name, name_contains)]
     page = feast_page(
@@ -124,7 +111,7 @@ async def feast_list_entities(
         feast,
         rows,
         lambda items, **page: EntityList(entities=items, **page),
-        page_size,
+        PAGE_SIZE,
         page_token,
         name_contains,
         budget=deps.settings.response_budget,
@@ -134,14 +121,12 @@ async def feast_list_entities(
 
 async def feast_list_data_sources(
     name_contains: NameContains = None,
-    page_size: PageSize = 100,
     page_token: PageToken = None,
     project: Project = None,
     *,
     deps: Deps,
 ) -> Annotated[CallToolResult, DataSourceList]:
-    """Data sources and what they point at: file (and whether it exists), table or query, push (its
-    batch source), request schema, Kafka/Kinesis topic and format; and the views reading each."""
+    """Data sources and what they point at (file, table, push, request schema, Kafka), and the views reading each."""
     feast = (await deps.feast()).select(project)
     rows = [r for r in data_source_rows(feast) if matches(r.name or "", name_contains)]
     page = feast_page(
@@ -149,7 +134,7 @@ async def feast_list_data_sources(
         feast,
         rows,
         lambda items, **page: DataSourceList(data_sources=items, **page),
-        page_size,
+        PAGE_SIZE,
         page_token,
         name_contains,
         budget=deps.settings.response_budget,
@@ -159,13 +144,12 @@ async def feast_list_data_sources(
 
 async def feast_list_feature_services(
     name_contains: NameContains = None,
-    page_size: PageSize = 50,
     page_token: PageToken = None,
     project: Project = None,
     *,
     deps: Deps,
 ) -> Annotated[CallToolResult, FeatureServiceList]:
-    """Feature services: the views and features each bundles, description, owner and tags."""
+    """Feature services and the views and features each bundles."""
     feast = (await deps.feast()).select(project)
     rows = [r for r in feature_service_rows(feast) if matches(r.name, name_contains)]
     page = feast_page(
@@ -173,7 +157,7 @@ async def feast_list_feature_services(
         feast,
         rows,
         lambda items, **page: FeatureServiceList(feature_services=items, **page),
-        page_size,
+        PAGE_SIZE,
         page_token,
         name_contains,
         budget=deps.settings.response_budget,
@@ -184,15 +168,13 @@ async def feast_list_feature_services(
 async def feast_get_feature_view_history(
     name: Annotated[
         str | None,
-        Field(description="a view, e.g. 'game_features'; omit for the project's change log", max_length=300),
+        Field(description="a view; omit for the change log", max_length=300),
     ] = None,
     project: Project = None,
     *,
     deps: Deps,
 ) -> Annotated[CallToolResult, FeatureViewHistory]:
-    """A view's versions (v0, v1, ...) and what each changed: fields added, removed, retyped, sources.
-    Without `name`: the project's change log, newest first: each `feast apply` (when, view versions
-    it made) and materialization, joined with Feast's MLflow ops runs."""
+    """A view's versions and what each changed; without name, the project's change log (applies, materializations)."""
     feast = (await deps.feast()).select(project)
     budget = deps.settings.response_budget
     if name is not None and name.strip():

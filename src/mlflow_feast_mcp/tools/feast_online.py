@@ -23,22 +23,19 @@ async def feast_get_online_features(
             max_length=MAX_ENTITY_ROWS,
         ),
     ],
-    feature_service: Annotated[
-        str | None, Field(description="feature service, e.g. 'game_winner_v1'", max_length=300)
-    ] = None,
+    feature_service: Annotated[str | None, Field(description="e.g. 'game_winner_v1'", max_length=300)] = None,
     features: Annotated[
         list[Annotated[str, Field(max_length=600)]] | None,
         Field(description="or refs, e.g. ['game_features:home_elo']", max_length=200),
     ] = None,
     project: Annotated[
         str | None,
-        Field(description="Feast project, e.g. 'nba_analytics'", max_length=300),
+        Field(description="default the repo's", max_length=300),
     ] = None,
     *,
     deps: Deps,
 ) -> Annotated[CallToolResult, OnlineFeatures]:
-    """What the model sees now: online-store values of a feature service (or feature refs) for up to 20
-    entity keys, with each view's event timestamp and whether values are stored. Runs no user code."""
+    """Online-store values of a feature service or refs for up to 20 entity keys, with event timestamps."""
     registry = await deps.feast()
     read = await anyio.to_thread.run_sync(
         read_online_features,

@@ -20,36 +20,34 @@ async def mlflow_search_logged_models(
     model_id: Annotated[
         str | None,
         Field(
-            description="read one model in full instead, e.g. 'm-3f2a...'; the other arguments are ignored",
+            description="e.g. 'm-3f2a...'",
             max_length=40,
         ),
     ] = None,
     filter: Annotated[
         str | None,
         Field(
-            description="MLflow filter, AND only, e.g. \"metrics.val_accuracy > 0.9 AND name = 'model'\"",
+            description='AND only, e.g. "metrics.val_accuracy > 0.9"',
             max_length=2000,
         ),
     ] = None,
     dataset: Annotated[
         str | None,
         Field(
-            description="filter and order on metrics computed on this dataset, e.g. 'churn_test'",
+            description="e.g. 'test'",
             max_length=500,
         ),
     ] = None,
     order_by: Annotated[
         list[str] | None,
-        Field(description="e.g. ['metrics.test_roc_auc DESC']; default newest first", max_length=5),
+        Field(description="e.g. ['metrics.val_accuracy DESC']", max_length=5),
     ] = None,
-    page_size: Annotated[int, Field(ge=1, le=100, description="models per page, e.g. 20")] = 20,
+    page_size: Annotated[int, Field(ge=1, le=100, description="e.g. 20")] = 20,
     page_token: PageToken = None,
     *,
     deps: Deps,
 ) -> Annotated[CallToolResult, LoggedModelPage]:
-    """MLflow 3 LoggedModels (what log_model makes, ids 'm-...') of an experiment (default if omitted):
-    name, source run, status, metrics per dataset, registry versions. With model_id, one model in full:
-    params, all metrics, tags, signature inputs and outputs, files, the versions made from it."""
+    """MLflow 3 LoggedModels (m-...): run, status, metrics per dataset, versions; model_id gives one with params, signature, files."""
     api, s = await deps.mlflow(), deps.settings
     if model_id:
         return respond(await describe_model(api, model_id, s.key_metrics, s.response_budget))

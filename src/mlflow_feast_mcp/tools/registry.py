@@ -23,22 +23,22 @@ from .respond import respond
 
 ModelName = Annotated[
     str | None,
-    Field(
-        description="registered model name, e.g. 'game_winner_model'; omit for the default", max_length=500
-    ),
+    Field(description="default model if omitted", max_length=500),
 ]
+
+VERSIONS_PER_PAGE = 50  # a page is also cut to the response budget
 
 
 async def mlflow_list_registered_models(
     name_contains: Annotated[
-        str | None, Field(description="case-insensitive part of the name, e.g. 'winner'", max_length=200)
+        str | None, Field(description="part of the name, e.g. 'winner'", max_length=200)
     ] = None,
-    page_size: Annotated[int, Field(ge=1, le=500, description="models per page, e.g. 50")] = 100,
+    page_size: Annotated[int, Field(ge=1, le=500, description="e.g. 50")] = 100,
     page_token: PageToken = None,
     *,
     deps: Deps,
 ) -> Annotated[CallToolResult, ModelList]:
-    """Registered models with their aliases (alias -> version) and the newest version in each stage."""
+    """Registered models, their aliases and newest version per stage."""
     api = await deps.mlflow()
     return respond(
         await list_registered_models(api, name_contains, page_size, page_token, deps.settings.response_budget)
@@ -47,19 +47,21 @@ async def mlflow_list_registered_models(
 
 async def mlflow_get_registered_model(
     model_name: ModelName = None,
-    stage: Annotated[
-        str | None, Field(description="only versions in this stage, e.g. 'Production'", max_length=50)
-    ] = None,
-    page_size: Annotated[int, Field(ge=1, le=200, description="versions per page, newest first")] = 50,
+    stage: Annotated[str | None, Field(description="e.g. 'Production'", max_length=50)] = None,
     page_token: PageToken = None,
     *,
     deps: Deps,
 ) -> Annotated[CallToolResult, ModelDetail]:
-    """Every version of a registered model, newest first: stage, aliases, source run, LoggedModel,
-    status, creation time and its run's metrics (the key metrics first)."""
+    """Every version of a registered model, newest first: stage, aliases, run, status, key metrics."""
     api, s = await deps.mlflow(), deps.settings
     detail = await describe_registered_model(
-        api, model_name or s.default_model, stage, page_size, page_token, s.response_budget, s.key_metrics
+        api,
+        model_name or s.default_model,
+        stage,
+        VERSIONS_PER_PAGE,
+        page_token,
+        s.response_budget,
+        s.key_metrics,
     )
     return respond(detail)
 
@@ -68,9 +70,7 @@ async def mlflow_get_model_version(
     version_ref: Annotated[
         str,
         Field(
-            description="a number ('3'), an alias ('champion', '@champion'), a stage ('Production'), "
-            "'latest', a LoggedModel id ('m-...'), or a full ref ('game_winner_model@champion', "
-            "'models:/game_winner_model/Production', 'models:/m-...')",
+            description="e.g. 'Production', '3', '@champion', 'm-...'",
             min_length=1,
             max_length=500,
         ),
@@ -80,10 +80,7 @@ async def mlflow_get_model_version(
     *,
     deps: Deps,
 ) -> Annotated[CallToolResult, ModelVersionAnswer]:
-    """One model version from any reference MLflow accepts ("what is in Production?"), with MLflow's
-    semantics: a stage name answers as models:/name/<Stage> does; only an empty stage lets a same-named
-    alias answer. Says what resolved it, flags alias/stage conflicts; includes the run's metrics, the
-    LoggedModel's per-dataset metrics and the features."""
+    """One model version from any MLflow reference (stages resolve as in MLflow): how it resolved, alias/stage conflicts, metrics, features."""
     api, s = await deps.mlflow(), deps.settings
     name, ref = parse_model_ref(version_ref, model_name or s.default_model)
     return respond(await describe_model_version(api, name, ref, response_format == "detailed", s.key_metrics))

@@ -21,7 +21,7 @@ from .respond import respond
 ExperimentRef = Annotated[
     str | None,
     Field(
-        description="Experiment name or id, e.g. 'nba_game_winner_prediction'; omit for the default",
+        description="default if omitted",
         max_length=500,
     ),
 ]
@@ -29,15 +29,15 @@ ExperimentRef = Annotated[
 
 async def mlflow_list_experiments(
     name_contains: Annotated[
-        str | None, Field(description="case-insensitive part of the name, e.g. 'nba'", max_length=200)
+        str | None, Field(description="part of the name, e.g. 'nba'", max_length=200)
     ] = None,
-    include_deleted: Annotated[bool, Field(description="also list deleted experiments")] = False,
-    page_size: Annotated[int, Field(ge=1, le=500, description="experiments per page, e.g. 50")] = 100,
+    include_deleted: Annotated[bool, Field(description="also deleted ones")] = False,
+    page_size: Annotated[int, Field(ge=1, le=500, description="e.g. 50")] = 100,
     page_token: PageToken = None,
     *,
     deps: Deps,
 ) -> Annotated[CallToolResult, ExperimentList]:
-    """Which MLflow experiments exist: name, id, creation and last-update time, tags. Sorted by name."""
+    """MLflow experiments by name: id, times, tags, description."""
     api = await deps.mlflow()
     budget = deps.settings.response_budget
     return respond(await list_experiments(api, name_contains, include_deleted, page_size, page_token, budget))
@@ -48,39 +48,26 @@ async def mlflow_search_runs(
     filter: Annotated[
         str | None,
         Field(
-            description="MLflow filter, e.g. \"metrics.test_accuracy > 0.65 and params.algorithm = 'xgboost'\"",
+            description="e.g. \"params.algorithm = 'xgboost'\"",
             max_length=2000,
         ),
     ] = None,
-    status: Annotated[
-        str | None, Field(description="only runs in this status: FINISHED, FAILED, RUNNING, KILLED")
-    ] = None,
+    status: Annotated[str | None, Field(description="e.g. 'FAILED'")] = None,
     order_by: Annotated[
         list[str] | None,
-        Field(description="e.g. ['metrics.test_accuracy DESC']; default newest first", max_length=5),
-    ] = None,
-    metric_keys: Annotated[
-        list[str] | None,
-        Field(
-            description="metrics to show as columns besides the key metrics, e.g. ['val_roc_auc']",
-            max_length=20,
-        ),
+        Field(description="e.g. ['metrics.test_accuracy DESC']", max_length=5),
     ] = None,
     parent_run_id: Annotated[
         str | None,
-        Field(
-            description="list this run's children (a sweep's trials), best first; id or name", max_length=300
-        ),
+        Field(description="list a sweep's trials", max_length=300),
     ] = None,
-    include_children: Annotated[bool, Field(description="also list nested (child) runs")] = False,
-    page_size: Annotated[int, Field(ge=1, le=200, description="runs per page, e.g. 20")] = 20,
+    include_children: Annotated[bool, Field(description="also child runs")] = False,
+    page_size: Annotated[int, Field(ge=1, le=200, description="e.g. 20")] = 20,
     page_token: PageToken = None,
     *,
     deps: Deps,
 ) -> Annotated[CallToolResult, RunSearchPage]:
-    """Runs of an experiment (the default one if omitted), newest first unless ordered: top-level runs
-    with their child count, or one parent's children best first. Each row: name, id, start, status,
-    model_version, algorithm, feature_count, key metrics then others. MLflow filter syntax."""
+    """Runs of an experiment, newest first: name, id, status, algorithm, feature count, key metrics; top-level runs (with child counts) unless asked."""
     s = deps.settings
     page = await search_runs(
         await deps.mlflow(),
@@ -88,7 +75,6 @@ async def mlflow_search_runs(
         filter,
         status,
         order_by,
-        metric_keys,
         page_size,
         page_token,
         s.response_budget,
@@ -102,9 +88,7 @@ async def mlflow_search_runs(
 async def mlflow_get_run(
     run_id: RunRef, response_format: ResponseFormat = "concise", *, deps: Deps
 ) -> Annotated[CallToolResult, RunDetail]:
-    """One run in full: status, times, description, params (features_part* folded into one feature
-    list), metrics, tags, artifacts, the LoggedModels it logged (id, name, metrics), datasets, registry
-    versions; a sweep's trials best first, or a trial's parent."""
+    """One run: params (features_part* folded), metrics, tags, artifacts, logged models, datasets, registry versions, a sweep's trials."""
     api = await deps.mlflow()
     run = await resolve_run(api, run_id, deps.settings.default_experiment)
     detail = await build_run_detail(api, run, response_format == "detailed", deps.settings.key_metrics)
@@ -112,9 +96,7 @@ async def mlflow_get_run(
 
 
 async def mlflow_get_run_features(run_id: RunRef, *, deps: Deps) -> Annotated[CallToolResult, RunFeatures]:
-    """The ordered feature list a run trained on and where it was recorded (features.json, else the
-    features_part* params, else its logged model's signature, else Feast's feast.feature_refs tag,
-    else a logged dataset schema), labels left out, with top_features and importances."""
+    """The ordered features a run trained on, where recorded, top features, importances."""
     api = await deps.mlflow()
     run = await resolve_run(api, run_id, deps.settings.default_experiment)
     return respond(await run_features(api, run))
@@ -126,15 +108,13 @@ async def mlflow_compare_runs(
         Field(
             min_length=2,
             max_length=10,
-            description="2-10 runs, the first is the baseline: run ids, 'latest', run names, or model "
-            "versions by their training run, e.g. ['game_winner_model/Production', 'game_winner_model/Staging']",
+            description="baseline first, e.g. ['game_winner_model/Production', 'latest']",
         ),
     ],
     *,
     deps: Deps,
 ) -> Annotated[CallToolResult, RunComparison]:
-    """Runs (or model versions, by their training runs) side by side against the first: params that
-    changed, metric deltas, features added and removed, and how the top features' importances shifted."""
+    """Runs or model versions against the first: params changed, metric deltas, features added and removed, importance shifts."""
     api, s = await deps.mlflow(), deps.settings
     runs, labels = [], []
     for ref in run_ids:

@@ -28,35 +28,25 @@ async def validate_training_run(
     run_id: RunRef = "latest",
     expected_model_version: Annotated[
         str | None,
-        Field(description="the model_version param the run should have, e.g. 'v2.1'", max_length=200),
+        Field(description="e.g. 'v2.1'", max_length=200),
     ] = None,
-    expected_feature_count: Annotated[
-        int | None, Field(ge=0, le=1_000_000, description="how many features it should use, e.g. 14")
-    ] = None,
+    expected_feature_count: Annotated[int | None, Field(ge=0, description="e.g. 14")] = None,
     expected_algorithm: Annotated[
         str | None,
         Field(
-            description="an algorithm name it should record, e.g. 'xgboost' or 'RandomForestClassifier'",
+            description="e.g. 'xgboost'",
             max_length=200,
         ),
     ] = None,
     compare_with_previous: Annotated[
         bool,
-        Field(description="also compare with the previous top-level run (a trial: the previous trial)"),
+        Field(description="vs the previous top-level run"),
     ] = True,
-    check_predictions: Annotated[
-        bool, Field(description="also spot-check ml_dev.predictions (predictions_spot_check), e.g. true")
-    ] = False,
+    check_predictions: Annotated[bool, Field(description="also spot-check predictions")] = False,
     *,
     deps: Deps,
 ) -> Annotated[CallToolResult, ValidationReport]:
-    """The seed's validation checklist for a training run (default: the newest run of the default
-    experiment), each check pass/fail/warn/skipped with its evidence: the run finished; params
-    (algorithm, features; the seed's model_version, feature_count, top_features); metrics present and
-    sane (scores in [0, 1], train not far above test, sample counts); artifacts (training_artifacts/
-    or the logged model's MLmodel); feature_count; a registry version; Feast alignment; optional
-    expectations; changes since the previous top-level run; curves (overfitting, convergence, NaN, train/val gap); optionally the predictions spot-check. Checks a run's convention (seed, autolog)
-    does not record are skipped with the reason. The first line is the verdict."""
+    """The validation checklist for a run (default newest): params, metrics, artifacts, registry, Feast alignment and freshness, curves, changes since the last run; verdict first."""
     api, settings = await deps.mlflow(), deps.settings
     run = await resolve_run(api, run_id, settings.default_experiment)
     features = await run_features(api, run)
