@@ -178,7 +178,6 @@ async def test_postgres_answers_every_tool_like_sqlite(
         for tool, args in (
             ("mlflow_search_runs", {"page_size": 2}),
             ("mlflow_list_experiments", {"page_size": 1}),
-            ("mlflow_get_registered_model", {}),
             ("mlflow_list_registered_models", {"page_size": 1}),
         ):
             pages_a, pages_b = await paged(a, tool, "", **args), await paged(b, tool, "", **args)

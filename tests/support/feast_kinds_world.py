@@ -24,7 +24,7 @@ Feast's own MLflow integration is on in both yaml files, so each `feast apply` /
 is logged as a run of `<project>-feast-ops`. `train.py` (outside the repos: `feast apply` imports
 every .py of a repo) trains through `feast.mlflow` between the two retail applies: the champion
 (`checkout_model@champion`, v1) read `customer_stats` v0; `customer_stats` and
-`customer_merchant_stats` are materialized meanwhile (the intervals survive the re-apply). A marketing
+`customer_merchant_stats` are materialized before it (the intervals survive the re-apply). A marketing
 run trains on the other project.
 
 Speed: every step is a real CLI/Python process, started at once: it imports feast (and mlflow)
@@ -702,8 +702,9 @@ def feast_step(label: str, repo: Path, logs: Path, *args: str) -> Prewarmed:
 
 
 def build_kinds_world(base: Path, tracking_uri: str, mlflow_ready: Callable[[], Any]) -> KindsWorld:
-    """Both projects applied (in parallel), a training run and a materialization (in parallel), then
-    retail re-applied. `mlflow_ready` blocks until the MLflow server at `tracking_uri` answers."""
+    """Both projects applied, a materialization and a training run, then retail re-applied: one step
+    at a time (their imports are pre-warmed in parallel). `mlflow_ready` blocks until the MLflow
+    server at `tracking_uri` answers."""
     start = time.monotonic()
     timings: dict[str, float] = {}
     data_dir, logs = base / "data", base / "logs"
@@ -772,8 +773,12 @@ def build_kinds_world(base: Path, tracking_uri: str, mlflow_ready: Callable[[], 
         write_data(data_dir)
         mlflow_ready()
         timings["until mlflow answers"] = round(time.monotonic() - start, 1)
-        run("apply retail v0", "apply marketing")
-        trained = json.loads(run("train", "materialize")[0].strip().splitlines()[-1])
+        # one writer at a time: the MLflow server's SQLite store answers concurrent writes (Feast's ops
+        # runs, the training run, registering the model) with 500s under load
+        run("apply retail v0")
+        run("apply marketing")
+        run("materialize")
+        trained = json.loads(run("train")[0].strip().splitlines()[-1])
         (retail / "definitions.py").write_text(retail_definitions(data_dir, 1))
         run("apply retail v1")
     finally:

@@ -447,3 +447,104 @@ def log_hostile_world(uri: str, scratch: Path) -> HostileWorld:
         world.seconds[f"part {name}"] = round(time.monotonic() - t0, 2)
     world.seconds["total"] = round(time.monotonic() - started, 2)
     return world
+
+
+def hostile_calls(world: HostileWorld) -> list[tuple[str, str, dict[str, Any]]]:
+    """(tool, target label, arguments): every tool, on every hostile run or model it can read."""
+    r = world.runs
+    run_roles = [k for k in r if k != "text_previous"]
+    plan: list[tuple[str, str, dict[str, Any]]] = [
+        ("mlflow_list_experiments", "all", {}),
+        ("mlflow_list_experiments", "deleted too", {"include_deleted": True}),
+    ]
+    for role in world.experiments:
+        plan.append(("mlflow_search_runs", f"exp {role}", {"experiment": world.experiments[role]}))
+    plan += [
+        ("mlflow_search_runs", "status X*100000", {"experiment": TEXT_EXPERIMENT, "status": "X" * 100_000}),
+        (
+            "mlflow_search_runs",
+            "order_by x*100000",
+            {"experiment": TEXT_EXPERIMENT, "order_by": ["x" * 100_000]},
+        ),
+    ]
+    for role in run_roles:
+        plan.append(("mlflow_get_run", role, {"run_id": r[role]}))
+    for role in ("text", "wide_params", "wide_metrics", "wide_artifacts"):
+        plan.append(
+            ("mlflow_get_run", f"{role} detailed", {"run_id": r[role], "response_format": "detailed"})
+        )
+    for role in run_roles:
+        plan.append(("mlflow_get_run_features", role, {"run_id": r[role]}))
+    pairs = {
+        "text_previous,text": ["text_previous", "text"],
+        "deep_param,after_deep": ["deep_param", "after_deep"],
+        "deep_json,deep_tag,deep_dataset": ["deep_json", "deep_tag", "deep_dataset"],
+        "wide_features,wide_params": ["wide_features", "wide_params"],
+        "wide_params,wide_metrics": ["wide_params", "wide_metrics"],
+    }
+    for label, roles in pairs.items():
+        plan.append(("mlflow_compare_runs", label, {"run_ids": [r[x] for x in roles]}))
+    plan += [
+        (
+            "mlflow_get_metric_history",
+            "text test_accuracy",
+            {"run_ids": [r["text"]], "metric_keys": ["test_accuracy"]},
+        ),
+        (
+            "mlflow_get_metric_history",
+            "wide_metrics m_1500",
+            {"run_ids": [r["wide_metrics"]], "metric_keys": ["m_1500"]},
+        ),
+        ("mlflow_list_artifacts", "text", {"run_id": r["text"]}),
+        ("mlflow_list_artifacts", "wide_artifacts", {"run_id": r["wide_artifacts"]}),
+        ("mlflow_list_artifacts", "wide_artifacts depth 1", {"run_id": r["wide_artifacts"], "depth": 1}),
+    ]
+    for path in ("notes.txt", "fence.txt", "notes.json", MIXED_FILE, "training_artifacts/features.json"):
+        plan.append(("mlflow_read_artifact", f"text {path}", {"run_id": r["text"], "path": path}))
+    plan += [
+        ("mlflow_read_artifact", f"text {MIXED_FILE} @4000", {"run_id": r["text"], "path": MIXED_FILE, "offset": 4000}),
+        ("mlflow_read_artifact", "deep_json features.json", {
+            "run_id": r["deep_json"], "path": "training_artifacts/features.json",
+        }),
+        ("mlflow_read_artifact", f"big_file {BIG_FILE}", {"run_id": r["big_file"], "path": BIG_FILE}),
+        ("mlflow_read_artifact", f"big_file {BIG_FILE} @52428600", {
+            "run_id": r["big_file"], "path": BIG_FILE, "offset": 52_428_600,
+        }),
+        ("mlflow_list_registered_models", "all", {}),
+    ]  # fmt: skip
+    for role, model in world.models.items():
+        plan.append(("mlflow_get_registered_model", role, {"model_name": model}))
+    for role, (model, version) in world.versions.items():
+        plan.append(
+            (
+                "mlflow_get_model_version",
+                f"{role} v{version}",
+                {"model_name": model, "version_ref": str(version)},
+            )
+        )
+    plan.append(("mlflow_get_model_version", "text detailed", {
+        "model_name": TEXT_MODEL, "version_ref": "champion", "response_format": "detailed",
+    }))  # fmt: skip
+    for role in run_roles:
+        plan.append(("validate_training_run", role, {"run_id": r[role]}))
+    for role in run_roles:
+        plan.append(("check_feature_alignment", role, {"run_or_model": r[role]}))
+    for role, (model, version) in world.versions.items():
+        plan.append(("check_feature_alignment", f"model {role}", {"run_or_model": f"{model}/{version}"}))
+    for role, name in world.experiment_names.items():
+        plan.append(("mlflow_describe_experiment", role, {"experiment": name}))
+        plan.append(("mlflow_search_logged_models", role, {"experiment": name}))
+    plan.append(
+        ("mlflow_get_metric_history", "wide_metrics 3 keys", {
+            "run_ids": [r["wide_metrics"], r["text"]], "metric_keys": ["m_1", "m_2", "test_accuracy"],
+        })
+    )  # fmt: skip
+    plan += [
+        ("feast_list_feature_views", "-", {}),
+        ("feast_describe_feature_view", "game_features", {"name": "game_features"}),
+        ("feast_list_entities", "-", {}),
+        ("feast_list_data_sources", "-", {}),
+        ("feast_list_feature_services", "-", {}),
+        ("feast_get_feature_view_history", "game_features", {"name": "game_features"}),
+    ]
+    return plan
