@@ -94,9 +94,9 @@ async def test_alias_ref_reads_feast_refs_of_the_champion(align_client: Client, 
     assert "game_momentum_features (1): game_momentum_features:momentum_diff" in text
 
 
-async def test_models_uri_and_model_name_with_version_ref(align_client: Client, world: World) -> None:
+async def test_models_uri_and_model_stage_ref(align_client: Client, world: World) -> None:
     by_uri, _ = await check(align_client, run_or_model=f"models:/{MODEL}/1")
-    by_args, _ = await check(align_client, model_name=MODEL, version_ref="Legacy")
+    by_args, _ = await check(align_client, run_or_model=f"{MODEL}@Legacy")
     assert by_uri["run_id"] == by_args["run_id"] == world.runs["seed"]
     assert by_uri["verdict"] == "ALIGNED: all 12 features are defined in Feast (game_features 12)"
     assert by_uri["unused"]["game_features"] == [

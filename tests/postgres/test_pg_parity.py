@@ -51,6 +51,7 @@ def mlflow_calls(world: World) -> list[tuple[str, dict]]:
     r = world.runs
     return [
         ("mlflow_list_experiments", {}),
+        ("mlflow_describe_experiment", {}),
         ("mlflow_list_experiments", {"name_contains": "nba"}),
         ("mlflow_search_runs", {}),
         (
@@ -100,6 +101,7 @@ def mlflow_calls(world: World) -> list[tuple[str, dict]]:
 def feast_calls() -> list[tuple[str, dict]]:
     views = ("game_features", "game_momentum_features", "game_matchup_odv")
     return [
+        ("feast_list_projects", {}),
         ("feast_list_feature_views", {}),
         ("feast_list_feature_views", {"entity": "game"}),
         *[("feast_describe_feature_view", {"name": v}) for v in views],

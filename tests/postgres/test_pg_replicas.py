@@ -64,12 +64,15 @@ class Replica:
                 **os.environ,
                 "MLFLOW_FEAST_MCP_ALLOWED_HOSTS": f"127.0.0.1:{balancer_port}",
                 # replicas behind one balancer share the key that signs page tokens (docs/deploy.md)
-                "MLFLOW_FEAST_MCP_PAGE_TOKEN_KEY": "replicas-behind-one-balancer",
+                "MLFLOW_FEAST_MCP_PAGE_TOKEN_KEY": SHARED_KEY,
             },
         )
 
     def stop(self) -> None:
         stop_process(self.proc)
+
+
+SHARED_KEY = "replicas-behind-one-balancer"  # the reference server signs tokens like the replicas
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +109,8 @@ async def test_alternating_replicas_and_one_stopped_mid_run(balanced, pg_world: 
 
     nginx, replicas = balanced
     calls = replica_calls(pg_world)
-    async with Client(build_server(Settings(tracking_uri=pg_world.uri, feast_repo=pg_feast_repo))) as local:
+    local_settings = Settings(tracking_uri=pg_world.uri, feast_repo=pg_feast_repo, page_token_key=SHARED_KEY)
+    async with Client(build_server(local_settings)) as local:
         reference = [await call(local, tool, **args) for tool, args in calls]
     assert sum(a.is_error for a in reference) == 1, [a.text[:200] for a in reference if a.is_error]
 

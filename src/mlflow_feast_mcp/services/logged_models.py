@@ -6,6 +6,7 @@ filter syntax, read one by id, summarised wherever a run or version is."""
 from __future__ import annotations
 
 import contextlib
+import math
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -55,8 +56,8 @@ def model_metrics(
     latest: dict[str, ModelMetric] = {}
     for metric in sorted(model.metrics, key=lambda m: m.step):
         copy = run_metrics is not None and run_metrics.get(metric.key) == metric.value
-        if copy and metric.dataset_name in (None, conv.AUTOLOG_DATASET):
-            continue
+        if (copy and metric.dataset_name in (None, conv.AUTOLOG_DATASET)) or not math.isfinite(metric.value):
+            continue  # a copy of the run's metric, or a value JSON cannot carry (the run names those)
         latest[metric_label(metric)] = metric
     scoped = [m for m in latest.values() if m.dataset_name]
     plain = [m for m in latest.values() if not m.dataset_name]
@@ -431,8 +432,12 @@ async def describe_model(
             detail.source_run_name = (await api.get_run(model.source_run_id)).run_name
     detail.registered_versions = await _version_labels(api, model)
     await _with_files(api, model, detail)
-    page = LoggedModelPage(
-        experiment=detail.experiment or "", experiment_id=model.experiment_id, model=detail
+    page = LoggedModelPage(  # one model: a list of one, said as such
+        experiment=detail.experiment or "",
+        experiment_id=model.experiment_id,
+        model=detail,
+        returned=1,
+        has_more=False,
     )
     params = sorted(model.params.items())
 

@@ -11,7 +11,7 @@ from pydantic import PrivateAttr
 
 from ..backends.mlflow_api import MlflowApi
 from ..backends.mlflow_models import Run
-from ..core.errors import InvalidArgument
+from ..core.errors import InvalidArgument, quote
 from ..core.paging import PageInfo, Pager
 from ..core.render import scalar, table
 from . import conventions as conv
@@ -80,7 +80,7 @@ def filter_clauses(filter_string: str | None, status: str | None) -> list[str]:
     if status:
         wanted = status.strip().upper()
         if wanted not in STATUSES:
-            raise InvalidArgument(f"status must be FINISHED, FAILED, RUNNING or KILLED, not {status!r}.")
+            raise InvalidArgument(f"status must be FINISHED, FAILED, RUNNING or KILLED, not {quote(status)}.")
         clauses.append(f"attributes.status = '{wanted}'")
     if any(ch in (filter_string or "") for ch in "\x00\r\n"):
         raise InvalidArgument("filter must be a single line of MLflow filter syntax.")
@@ -115,8 +115,10 @@ async def search_runs(
             asked.append(picked[0])
             quoted = picked[0] if picked[0].replace("_", "").isalnum() else f"`{picked[0]}`"
             order = order_by or [f"metrics.{quoted} {'ASC' if picked[1] else 'DESC'}"]
-    elif include_children or conv.PARENT_TAG.lower() in (filter_string or "").lower():
-        scope = "all runs, children included"  # a filter on the parent tag asks for children
+    elif include_children or (filter_string or "").strip():
+        # a filter asks which runs match, sweep trials included ("how many runs used xgboost?");
+        # browsing without one shows the top-level runs with their child counts
+        scope = "all runs, children included"
     else:
         clauses.append(f"tags.{conv.PARENT_TAG} IS NULL")
     order = [o.strip() for o in (order or ["attributes.start_time DESC"]) if o.strip()]
@@ -128,7 +130,7 @@ async def search_runs(
     if not rows and filter_string and page_token is None:  # a misspelt key matches nothing: say so
         await check_filter_keys(api, exp, filter_string)
     summaries, note = await _summaries(api, exp.experiment_id, rows, keys, counted=not parent)
-    if not parent and not include_children and any(s.child_runs for s in summaries):
+    if scope == "top-level runs" and any(s.child_runs for s in summaries):
         note = (note or "") + (
             "Children are hidden: mlflow_search_runs(parent_run_id=...) lists one run's children best "
             "first, include_children=true lists them all."

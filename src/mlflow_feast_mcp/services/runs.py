@@ -4,6 +4,7 @@ others, bounded and counted, `features_part*` folded."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -46,6 +47,7 @@ class RunSummary(BaseModel):
     child_runs: int | None = Field(None, description="nested runs (trials)")
     metrics: dict[str, float | int] = Field({}, description="key metrics first")
     more_metrics: int | None = Field(None, description="metrics not shown")
+    nonfinite: list[str] = Field([], description="metrics whose last value is NaN or infinite")
 
 
 def metrics_text(metrics: dict[str, float | int], more: int | None, how: str = MORE_METRICS_HINT) -> str:
@@ -63,12 +65,24 @@ def run_line(run: RunSummary) -> str:
     features = f", {run.feature_count} features" if run.feature_count is not None else ""
     parent = f", trial of {run.parent_run_id}" if run.parent_run_id else ""
     metrics = metrics_text(run.metrics, run.more_metrics)
+    if run.nonfinite:
+        metrics += "; not finite: " + ", ".join(scalar(x) for x in run.nonfinite)
     return f"run {scalar(run.run_name)} ({run.run_id}): {run.status}, {what}{features}{parent}; {metrics}"
 
 
 def metrics_of(run: Run) -> dict[str, float | int]:
-    """The run's metrics rounded for reading (and for deltas, so they match what is shown)."""
-    return {key: round_number(value) for key, value in run.metrics.items()}
+    """The run's finite metrics rounded for reading (and for deltas, so they match what is shown);
+    NaN and infinite values are named by `nonfinite_metrics` instead (JSON has no number for them)."""
+    return {key: round_number(value) for key, value in run.metrics.items() if math.isfinite(value)}
+
+
+def nonfinite_metrics(run: Run) -> list[str]:
+    """'val_loss=NaN', 'grad_norm=inf': the metrics whose last value is not a finite number."""
+    return [
+        f"{key}={value}".replace("nan", "NaN")
+        for key, value in run.metrics.items()
+        if not math.isfinite(value)
+    ]
 
 
 def int_or_none(text: str | None) -> int | None:
@@ -110,6 +124,7 @@ def summarize_run(
         parent_run_id=conv.parent_of(run),
         metrics=shown,
         more_metrics=more,
+        nonfinite=nonfinite_metrics(run),
     )
 
 
