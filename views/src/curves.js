@@ -289,6 +289,9 @@ function showTip(u, p, m) {
     return;
   }
   const rows = [];
+  // run names (the legend has the version labels), with the label only where two runs share a name
+  const counts = new Map(p.series.map((s) => [s.run_name, p.series.filter((t) => t.run_name === s.run_name).length]));
+  const tipNames = p.series.map((s) => (counts.get(s.run_name) > 1 || !s.run_name ? runTitle(s) : s.run_name));
   const here = u.posToVal(left, "x");
   const slack = Math.abs(u.posToVal(left + 12, "x") - here); // 12 px: a curve's ends stay hoverable
   p.series.forEach((s, i) => {
@@ -303,7 +306,7 @@ function showTip(u, p, m) {
         "div",
         { class: "tip-row" },
         h("span", { class: "swatch", style: { background: p.colors[i] } }),
-        `${runTitle(s)}: `,
+        `${tipNames[i]}: `,
         h("b", {}, fmt(u.data[i + 1][at])),
         ` @ ${m.data.x_axis === "timestamp" ? `${fmt(x)} s` : `step ${fmt(x)}`}`,
       ),
@@ -318,7 +321,7 @@ function showTip(u, p, m) {
   const box = u.over.getBoundingClientRect();
   const wrap = p.section.querySelector(".plot-wrap").getBoundingClientRect();
   const x = box.left - wrap.left + left;
-  const flip = x > wrap.width * 0.6;
+  const flip = x + 12 + p.tip.offsetWidth > wrap.width;
   p.tip.style.left = flip ? "" : `${x + 12}px`;
   p.tip.style.right = flip ? `${wrap.width - x + 12}px` : "";
   p.tip.style.top = `${Math.max(0, box.top - wrap.top + top - 20)}px`;
