@@ -75,6 +75,7 @@ class MlflowFeastServer(MCPServer[Backends]):
             yield self.backends
 
         tools = select_tools(settings.toolsets)
+        views = views_of(tools)
         super().__init__(
             "mlflow-feast-mcp",
             version=__version__,
@@ -83,7 +84,7 @@ class MlflowFeastServer(MCPServer[Backends]):
             ),
             lifespan=lifespan,
             log_level="WARNING",
-            extensions=[views_of(tools)],
+            extensions=[views] if views.resources() else [],  # no view among the toolsets served
         )
         for tool in tools:
             self.add_tool(
