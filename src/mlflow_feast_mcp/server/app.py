@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from mcp.server import MCPServer
+from mcp.server.apps import Apps
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.server.mcpserver.resources import TextResource
 from mcp.types import CallToolResult, Tool
@@ -20,6 +21,7 @@ from .. import __version__, prompts, resources
 from ..core.errors import DomainError, quote
 from ..core.paging import set_signing_key
 from ..core.settings import Settings
+from ..resources.views import VIEW_OF_TOOL
 from ..tools import select_tools
 from ..tools.common import READ_ONLY
 from .backends import Backends
@@ -43,6 +45,25 @@ def description_of(fn: Callable[..., Any]) -> str:
     return " ".join(inspect.cleandoc(fn.__doc__ or "").split())
 
 
+def views_of(tools: list[Callable[..., Any]]) -> Apps:
+    """The MCP Apps extension with the views of the tools served: hosts that speak it render the
+    `ui://` page beside the result; others ignore it and read the same result as ever."""
+    apps = Apps()
+    for tool in tools:
+        if view := VIEW_OF_TOOL.get(tool.__name__):
+            apps.add_html_resource(
+                view.uri, view.html(), name=view.file, title=view.title, description=view.description
+            )
+    return apps
+
+
+def ui_meta(tool: Callable[..., Any]) -> dict[str, Any] | None:
+    """`_meta.ui.resourceUri`, and the flat `ui/resourceUri` key older hosts read (the reference
+    SDK's registerAppTool sets both)."""
+    view = VIEW_OF_TOOL.get(tool.__name__)
+    return {"ui": {"resourceUri": view.uri}, "ui/resourceUri": view.uri} if view else None
+
+
 class MlflowFeastServer(MCPServer[Backends]):
     def __init__(self, settings: Settings, backends: Backends | None = None) -> None:
         self.backends = backends or Backends(settings)
@@ -53,6 +74,8 @@ class MlflowFeastServer(MCPServer[Backends]):
             self.backends.start()  # background loading: the handshake does not wait for it
             yield self.backends
 
+        tools = select_tools(settings.toolsets)
+        views = views_of(tools)
         super().__init__(
             "mlflow-feast-mcp",
             version=__version__,
@@ -61,12 +84,17 @@ class MlflowFeastServer(MCPServer[Backends]):
             ),
             lifespan=lifespan,
             log_level="WARNING",
+            extensions=[views] if views.resources() else [],  # no view among the toolsets served
         )
         self.parameters: dict[str, list[str]] = {}  # tool -> the arguments it takes
-        for tool in select_tools(settings.toolsets):
+        for tool in tools:
             self.parameters[tool.__name__] = [p for p in inspect.signature(tool).parameters if p != "deps"]
             self.add_tool(
-                tool, description=description_of(tool), annotations=READ_ONLY, structured_output=True
+                tool,
+                description=description_of(tool),
+                annotations=READ_ONLY,
+                structured_output=True,
+                meta=ui_meta(tool),
             )
         for prompt, title in prompts.PROMPTS:
             self.prompt(title=title, description=description_of(prompt))(prompt)
