@@ -106,20 +106,24 @@ def predictions_table(db: Path, world: Any) -> str:
     return uri
 
 
-async def call_everything(settings: Any, world: Any) -> tuple[set[str], set[str]]:
-    """Call every listed tool (unknown ones with no arguments); return (tools listed, tools answered)."""
+async def call_everything(settings: Any, world: Any) -> tuple[set[str], dict[str, str]]:
+    """Call every listed tool (unknown ones with no arguments); return (tools listed, the last error
+    of each tool that never answered)."""
     from mcp import Client
 
     from mlflow_feast_mcp.server.app import build_server
 
     answered: set[str] = set()
+    errors: dict[str, str] = {}
     async with Client(build_server(settings)) as client:
         listed = {t.name for t in (await client.list_tools()).tools}
         calls = [(tool, args) for tool, args in valid_calls(world) if tool in listed]
         calls += [(tool, {}) for tool in sorted(listed - {tool for tool, _ in calls})]
         for tool, args in calls:
             answer = await call(client, tool, **args)
-            if not answer.is_error:
+            if answer.is_error:
+                errors[tool] = answer.text[:300]
+            else:
                 answered.add(tool)
         for prompt in (await client.list_prompts()).prompts:  # prompts read nothing, but cheap to prove
             try:
@@ -127,7 +131,7 @@ async def call_everything(settings: Any, world: Any) -> tuple[set[str], set[str]
                 await client.get_prompt(prompt.name, args)
             except Exception:
                 pass
-    return listed, answered
+    return listed, {tool: error for tool, error in errors.items() if tool not in answered}
 
 
 async def test_no_tool_writes_to_mlflow_or_feast(mlflow_server, world, request, tmp_path):
@@ -155,11 +159,10 @@ async def test_no_tool_writes_to_mlflow_or_feast(mlflow_server, world, request, 
     phases["snapshot"] = time.monotonic() - started
     assert before["mlflow db"]["runs"], "the MLflow world is empty: nothing to protect"
     started = time.monotonic()
-    listed, answered = await call_everything(
+    listed, missing = await call_everything(
         Settings(tracking_uri=world.uri, feast_repo=feast_repo, predictions_uri=predictions), world
     )
     phases["REST + file registry"] = time.monotonic() - started
-    missing = listed - answered
     assert not missing, f"tools that never answered (the read-only proof misses them): {missing}"
     started = time.monotonic()
     if len(repos) > 1:  # the SQL registry too

@@ -21,6 +21,7 @@ from support.mlflow_world import World
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres, pytest.mark.slow]
 
 DURATION = re.compile(r"(duration_s\W+)[\d.]+")
+REGISTRY = re.compile(r'(registry: )"[^"\n]*"')  # where each registry lives (a file, a SQL URL)
 ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)?")
 
 
@@ -35,13 +36,18 @@ class Normaliser:
     def text(self, value: str) -> str:
         for old, new in self.swaps:
             value = value.replace(old, new)
+        value = REGISTRY.sub(r"\1<registry>", value)
         return DURATION.sub(r"\1<secs>", ISO.sub("<time>", value))
 
     def __call__(self, value: Any) -> Any:
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
-            return {self.text(k): "<secs>" if k == "duration_s" else self(v) for k, v in value.items()}
+            masked = {"duration_s": "<secs>", "registry": "<registry>"}  # a time, a location
+            return {
+                self.text(k): masked[k] if k in masked and not isinstance(v, dict | list) else self(v)
+                for k, v in value.items()
+            }
         if isinstance(value, list):
             return [self(v) for v in value]
         return value

@@ -19,7 +19,12 @@ def kinds_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KindsWorld
     try:
         with ThreadPoolExecutor(1) as pool:
             started = pool.submit(server.start)
-            world = build_kinds_world(base / "world", server.uri, started.result)
+            try:
+                world = build_kinds_world(base / "world", server.uri, started.result)
+            except RuntimeError as error:  # the server's side of a failed step
+                log = server.root / "server.log"
+                tail = log.read_text(errors="replace")[-4000:] if log.exists() else "(no log)"
+                raise RuntimeError(f"{error}\n--- mlflow server.log (tail) ---\n{tail}") from error
         yield world
     finally:
         server.stop()

@@ -628,10 +628,16 @@ def write_repo(repo: Path, project: str, registry_db: Path, tracking_uri: str, f
 
 
 def process_env(**extra: str) -> dict[str, str]:
+    inherited = {
+        k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+    }
     return {
-        **os.environ,
+        **inherited,  # not the URIs: an in-process set_tracking_uri elsewhere writes them
         "FEAST_USAGE": "False",
-        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+        # a few quick retries: the server's SQLite store answers a write that meets another with a
+        # 500 ("database is locked") under load, and one such 500 would fail the whole world
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "4",
+        "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
         "MLFLOW_HTTP_REQUEST_TIMEOUT": "20",
         "MLFLOW_DISABLE_TELEMETRY": "true",
         "DO_NOT_TRACK": "true",
@@ -746,6 +752,7 @@ def build_kinds_world(base: Path, tracking_uri: str, mlflow_ready: Callable[[], 
             logs,
             cwd=retail,
             PYTHONPATH=str(retail),  # the ODFV body imports `helpers`, as it would in the team's notebook
+            MLFLOW_TRACKING_URI=tracking_uri,  # the registry calls too (mlflow.register_model)
         ),
         "materialize": feast_step(
             "materialize", retail, logs, "materialize", MATERIALIZE_START, MATERIALIZE_END, *materialize_args

@@ -151,17 +151,17 @@ def log_world(uri: str, scratch: Path, artifact_root: str | None = None) -> Worl
 
     # 4. A logged dataset: the features are its schema (minus the target).
     frame = pd.DataFrame({"home_elo": [1500.0, 1490.5], "elo_diff": [10.0, -3.5], "home_team_won": [1, 0]})
-    from mlflow.tracking._tracking_service import utils as tracking_utils
+    from mlflow_feast_mcp.demo.seeder import restoring_process_mlflow_uris
 
-    previous = tracking_utils._tracking_uri
-    mlflow.set_tracking_uri(uri)  # the fluent API has no per-call URI; restored right after
-    with mlflow.start_run(experiment_id=exp_id, run_name="dataset_logged") as run:
-        mlflow.log_input(
-            mlflow.data.from_pandas(frame, name="games_2024", targets="home_team_won"), context="training"
-        )
-        mlflow.log_params({"algorithm": "logistic_regression", "target": "home_team_won"})
-        world.runs["dataset"] = run.info.run_id
-    tracking_utils._tracking_uri = previous  # later clients in this process must not inherit the world
+    # the fluent API has no per-call URI; later clients and child processes must not inherit the world's
+    with restoring_process_mlflow_uris():
+        mlflow.set_tracking_uri(uri)
+        with mlflow.start_run(experiment_id=exp_id, run_name="dataset_logged") as run:
+            mlflow.log_input(
+                mlflow.data.from_pandas(frame, name="games_2024", targets="home_team_won"), context="training"
+            )
+            mlflow.log_params({"algorithm": "logistic_regression", "target": "home_team_won"})
+            world.runs["dataset"] = run.info.run_id
 
     # 5. No feature record at all, a hostile name and tag.
     world.runs["bare"] = new_run(

@@ -154,9 +154,9 @@ def _mlflow_at(tracking_uri: str) -> Iterator[Any]:
     import mlflow
     from mlflow.tracking import MlflowClient
 
-    from .seeder import _restoring_process_mlflow_uris
+    from .seeder import restoring_process_mlflow_uris
 
-    with _restoring_process_mlflow_uris():
+    with restoring_process_mlflow_uris():
         mlflow.set_tracking_uri(tracking_uri)
         mlflow.set_registry_uri(tracking_uri)
         yield MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)

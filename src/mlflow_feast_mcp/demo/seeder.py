@@ -674,17 +674,24 @@ def _train_and_log(
 
 
 @contextlib.contextmanager
-def _restoring_process_mlflow_uris() -> Iterator[None]:
-    """Seeding sets MLflow's process-wide URIs for its fluent calls; put the caller's back after,
-    so a later `MlflowClient(tracking_uri=X)` in the same process is not sent to the demo server."""
+def restoring_process_mlflow_uris() -> Iterator[None]:
+    """Seeding sets MLflow's process-wide URIs for its fluent calls (and `set_tracking_uri` writes
+    MLFLOW_TRACKING_URI into the environment, which subprocesses inherit); put the caller's back
+    after, so a later `MlflowClient(tracking_uri=X)` or child process is not sent to the demo server."""
     from mlflow.tracking._model_registry import utils as registry_utils
     from mlflow.tracking._tracking_service import utils as tracking_utils
 
     saved = (tracking_utils._tracking_uri, registry_utils._registry_uri)
+    saved_env = {key: os.environ.get(key) for key in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
     try:
         yield
     finally:
         tracking_utils._tracking_uri, registry_utils._registry_uri = saved
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def seed(
@@ -713,7 +720,7 @@ def seed(
         progress(f"reusing the seeded demo in {workdir} (seeded {len(existing.runs)} runs; --reset rebuilds)")
         return existing.model_copy(update={"reused": True})
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # nothing leaves loopback
-    with _restoring_process_mlflow_uris():
+    with restoring_process_mlflow_uris():
         return _seed(workdir, tracking_uri, small=small, progress=progress, mlflow_ready=mlflow_ready)
 
 
