@@ -346,10 +346,14 @@ async def test_feast_registry_deleted_or_corrupted_while_serving(small, repo_cop
     )
 
 
-async def test_feast_apply_while_serving_is_seen_within_ttl(small, repo_copy, request):
-    from support.feast_world import REMOVED_FIELD, apply, older_features
+async def test_feast_apply_while_serving_is_seen_within_ttl(small, request, tmp_path):
+    from support.feast_world import REMOVED_FIELD, apply, copy_repo, older_features
 
     feast_world = request.getfixturevalue("feast_world")
+    # a copy with its own registry, applied afresh: the world's registry records the absolute path
+    # of the world's online store, and `feast apply` on a copy of it would drop the world's tables
+    repo_copy = copy_repo(tmp_path / "repo")
+    await asyncio.to_thread(apply, repo_copy, feast_world.data_dir)
     ttl = 2.0
     async with feast_client(small, repo_copy, ttl) as client:
         before = await call(client, "feast_describe_feature_view", name="game_features")
@@ -372,3 +376,28 @@ async def test_feast_apply_while_serving_is_seen_within_ttl(small, repo_copy, re
         answer = await call(client, "mlflow_search_runs")
         assert not answer.is_error
     print(f"\nfaults: `feast apply` while serving seen after {seen:.2f} s (TTL {ttl} s)")
+
+
+async def test_an_empty_listing_of_a_finished_run_is_not_cached(small, tmp_path):
+    """Files uploaded after end_run (a late log_artifact) show at once, not after the cache's minute;
+    a listing with files is cached as before."""
+    from mlflow.tracking import MlflowClient
+
+    from mlflow_feast_mcp.core.settings import Settings
+
+    mlflow = MlflowClient(tracking_uri=small.server.uri)
+    run_id = mlflow.create_run(mlflow.create_experiment("late_artifacts")).info.run_id
+    mlflow.set_terminated(run_id, "FINISHED")
+    settings = Settings(tracking_uri=small.server.uri, feast_repo=tmp_path / "no_repo", mlflow_cache_ttl=60)
+    async with open_client(settings) as client:
+        before = await call(client, "mlflow_list_artifacts", run_id=run_id)
+        assert not before.is_error and "no artifacts" in before.text, before.text
+        for name in ("late.txt", "later.txt"):
+            (tmp_path / name).write_text("uploaded after the run ended")
+            mlflow.log_artifact(run_id, str(tmp_path / name))
+            after = await call(client, "mlflow_list_artifacts", run_id=run_id)
+            assert not after.is_error, after.text
+            if name == "late.txt":
+                assert "late.txt" in after.text, after.text
+            else:  # the first non-empty listing was cached for the finished run
+                assert "later.txt" not in after.text, after.text

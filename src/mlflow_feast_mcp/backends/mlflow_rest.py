@@ -16,6 +16,7 @@ import base64
 import copy
 import json
 import os
+import re
 import time
 from collections import OrderedDict
 from typing import Any
@@ -74,6 +75,23 @@ def auth_headers() -> dict[str, str]:
     if user and password:
         return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
     return {}
+
+
+def _content_range(header: str, offset: int) -> tuple[int, int]:
+    """(first byte, total size; -1 unknown) of a 206's `Content-Range: bytes a-b/total`."""
+    match = re.fullmatch(r"bytes (\d+)-\d+/(\d+|\*)", header.strip())
+    if not match:
+        return offset, -1
+    return int(match.group(1)), int(match.group(2)) if match.group(2) != "*" else -1
+
+
+async def _read_upto(response: httpx.Response, limit: int) -> bytes:
+    data = bytearray()
+    async for chunk in response.aiter_bytes():
+        data += chunk
+        if len(data) >= limit:
+            break
+    return bytes(data)
 
 
 class ResponseCache:
@@ -232,9 +250,12 @@ class MlflowRest:
         if key is not None and (body := self._cached(key)) is not None:
             return json.loads(body)
         response = await self._call("GET", f"/api/2.0/mlflow/{endpoint}", params=clean)
-        if key is not None:
+        data = response.json()
+        # an empty answer is not cached: a finished run's artifacts can still arrive (uploaded after
+        # end_run, or a LoggedModel's files), and "nothing there" must not outlive them for a minute
+        if key is not None and any(v for k, v in data.items() if k != "root_uri"):
             self.cache.put(key, response.content, ttl)
-        return response.json()
+        return data
 
     async def _post(self, endpoint: str, body: Json) -> Json:
         clean = {k: v for k, v in body.items() if v is not None}
@@ -360,7 +381,10 @@ class MlflowRest:
     async def _stream(
         self, url: str, params: dict[str, str], path: str, offset: int, length: int
     ) -> tuple[bytes, int]:
-        request = self._http.build_request("GET", url, params=params)
+        # a Range request where the server honours it (206); otherwise the stream is read up to the
+        # window's end, keeping only the window's bytes, so a deep offset into 2 GB costs no memory
+        headers = {"Range": f"bytes={offset}-{offset + length}"} if offset else {}
+        request = self._http.build_request("GET", url, params=params, headers=headers)
         try:
             response = await self._http.send(request, stream=True)
         except httpx.HTTPError as exc:
@@ -372,24 +396,30 @@ class MlflowRest:
         try:
             if response.status_code == 404:
                 raise MlflowMissing(path)
+            if response.status_code == 416:  # the offset is past the end
+                total = response.headers.get("content-range", "").rpartition("/")[2]
+                return b"", int(total) if total.isdigit() else offset
             if response.status_code >= 400:
                 await response.aread()
                 raise BackendUnavailable(
                     f"MLflow could not serve artifact {path!r} ({response.status_code}): {response.text[:200]}"
                 )
+            if response.status_code == 206:
+                start, total = _content_range(response.headers.get("content-range", ""), offset)
+                data = await _read_upto(response, length + 1)
+                return data[offset - start : offset - start + length], total
             declared = response.headers.get("content-length")
-            chunks: list[bytes] = []
-            seen, exhausted = 0, True
+            kept, seen, exhausted = bytearray(), 0, True
             async for chunk in response.aiter_bytes():
-                chunks.append(chunk)
+                if seen + len(chunk) > offset:  # the part of the chunk inside the window
+                    kept += chunk[max(offset - seen, 0) : offset + length + 1 - seen]
                 seen += len(chunk)
                 if seen > offset + length:
                     exhausted = False
                     break
-            data = b"".join(chunks)
             # -1: size unknown (no content-length and we stopped reading before the end)
-            total = int(declared) if declared is not None else (len(data) if exhausted else -1)
-            return data[offset : offset + length], total
+            total = int(declared) if declared is not None else (seen if exhausted else -1)
+            return bytes(kept[:length]), total
         finally:
             await response.aclose()
 
