@@ -137,7 +137,7 @@ async def test_unregistered_run_fails_registry_saying_not_registered(vclient, vw
     assert check == {
         "name": "registry",
         "status": "fail",
-        "summary": f"not registered: no version of '{MODEL}' was made from run {run_id}",
+        "summary": f"not registered: no version of {MODEL} was made from run {run_id}",
         "evidence": {"model": MODEL, "versions": []},
     }
 

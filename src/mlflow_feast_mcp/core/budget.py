@@ -10,18 +10,29 @@ from typing import TypeVar
 from .answer import Answer
 
 DEFAULT_BUDGET = 20_000
+_FIRST_TRY = 64  # items in fit's first build: most answers are whole at this size
 A = TypeVar("A", bound=Answer)
 
 
 def fit(build: Callable[[int], A], count: int, budget: int) -> A:
-    """`build(n)` from the largest n <= count that fits the budget (binary search).
+    """`build(n)` from the largest n <= count that fits the budget.
 
     `build(n)` makes the answer from the first n items and marks it truncated when n < count. At least
-    one item is kept when there are any: a single item over budget is clipped by the one who builds it."""
-    answer = build(count)
-    if answer.size() <= budget or count <= 1:
+    one item is kept when there are any: a single item over budget is clipped by the one who builds it.
+    The search gallops up from a few items before it bisects, so a run 20,000 features wide is never
+    rendered whole only to learn that it does not fit."""
+    low, size = 0, min(count, _FIRST_TRY)  # build(low) fits (low=0: nothing tried yet)
+    while True:
+        answer = build(size)
+        if answer.size() > budget:
+            break
+        if size == count:
+            return answer
+        low, size = size, min(size * 4, count)
+    if size <= 1:
         return answer
-    low, high, best = 1, count - 1, 1  # the largest n that fits lies in [low, high]
+    high, best = size - 1, max(low, 1)  # the largest n that fits lies in [best, high]
+    low = best + 1
     while low <= high:
         middle = (low + high) // 2
         if build(middle).size() <= budget:

@@ -16,7 +16,9 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from ..core.answer import Answer
+from ..core.budget import fit
 from ..core.errors import closest
+from ..core.formatting import clip
 from ..core.render import scalar
 from .feast_catalog import FeatureLocation
 from .features import RunFeatures
@@ -165,6 +167,9 @@ class AlignmentReport(Answer):
         return lines
 
 
+SUGGESTED = 20  # missing features that get the closest Feast names
+
+
 def split_ref(feature: str, views: dict[str, dict[str, str]]) -> tuple[str | None, str]:
     """`view:feature` -> (view, feature) when it looks like a Feast ref; plain names -> (None, name)."""
     if ":" in feature:
@@ -184,9 +189,10 @@ def map_feature(
     run_dtype: str | None,
     index: dict[str, list[FeatureLocation]],
     view_features: dict[str, dict[str, str]],
+    suggest: bool = True,
 ) -> FeatureMapping:
     """One training feature (plain or 'view:feature') looked up in Feast: where it is defined, or
-    why it is missing and the closest Feast names."""
+    why it is missing and (when `suggest`) the closest Feast names."""
     view, name = split_ref(raw, view_features)
     locations = index.get(name, [])
     mapping = FeatureMapping(feature=raw, status="missing", run_dtype=run_dtype)
@@ -201,13 +207,13 @@ def map_feature(
         )
         mapping.closest = [f"{loc.view}:{name}" for loc in locations] or [
             f"{index[c][0].view}:{c}"
-            for c in closest(name, view_features.get(view) or list(index), cutoff=0.75)
+            for c in (closest(name, view_features.get(view) or list(index), cutoff=0.75) if suggest else [])
         ]
     elif locations:
         first = locations[0]
         mapping.status, mapping.view, mapping.feast_dtype = "found", first.view, first.dtype
         mapping.also_in = [loc.view for loc in locations[1:]]
-    else:
+    elif suggest:
         mapping.closest = [f"{index[c][0].view}:{c}" for c in closest(name, list(index), cutoff=0.75)]
     return mapping
 
@@ -239,9 +245,9 @@ def verdict_of(
     total: int, missing: list[FeatureMapping], mismatches: list[DtypeMismatch], by_view: dict[str, int]
 ) -> tuple[Status, str]:
     if missing:
-        names = [scalar(m.feature) for m in missing]
+        names = [scalar(clip(m.feature, 200)) for m in missing]
         verdict = f"MISALIGNED: {len(missing)} of {total} features missing from Feast: {short_list(names)}"
-        renamed = [f"{m.feature} -> {m.closest[0]}?" for m in missing if m.closest]
+        renamed = [f"{scalar(clip(m.feature, 200))} -> {m.closest[0]}?" for m in missing if m.closest]
         if renamed:
             verdict += f" (closest: {short_list(renamed, 5)})"
         if mismatches:
@@ -250,7 +256,9 @@ def verdict_of(
     if mismatches:
         return "MISALIGNED", (
             f"MISALIGNED: all {total} features are defined in Feast but {len(mismatches)} differ in type: "
-            + short_list([f"{d.feature} ({d.run_dtype} vs {d.feast_dtype})" for d in mismatches], 5)
+            + short_list(
+                [f"{scalar(clip(d.feature, 200))} ({d.run_dtype} vs {d.feast_dtype})" for d in mismatches], 5
+            )
         )
     counts = ", ".join(f"{v} {n}" for v, n in by_view.items())
     return "ALIGNED", f"ALIGNED: all {total} features are defined in Feast ({counts})"
@@ -284,12 +292,13 @@ def check_alignment(
         )
     recorded = run.feature_refs if len(run.feature_refs) == len(run.features) else run.features
     dtypes = run.dtypes or trained_dtypes or {}
-    mappings = [
-        map_feature(
-            raw, dtypes.get(raw) or dtypes.get(split_ref(raw, view_features)[1]), index, view_features
-        )
-        for raw in recorded
-    ]
+    mappings: list[FeatureMapping] = []
+    missed = 0
+    for raw in recorded:
+        dtype = dtypes.get(raw) or dtypes.get(split_ref(raw, view_features)[1])
+        # similar names cost a fuzzy search over every Feast feature: for the first missing ones only
+        mappings.append(map_feature(raw, dtype, index, view_features, suggest=missed < SUGGESTED))
+        missed += mappings[-1].status == "missing"
     found = [m for m in mappings if m.status == "found"]
     missing = [m for m in mappings if m.status == "missing"]
     by_view: dict[str, int] = {}
@@ -323,3 +332,35 @@ def check_alignment(
         notes=notes,
         **base,
     )
+
+
+def fit_alignment(report: AlignmentReport, budget: int) -> AlignmentReport:
+    """A run thousands of features wide keeps the verdict and counts, and the first n entries of
+    each list (mappings, missing, mismatches, unused per view), the largest n that fits."""
+    if report.size() <= budget:
+        return report
+    lists = {
+        "feature mappings": report.features,
+        "missing features": report.missing,
+        "dtype mismatches": report.dtype_mismatches,
+        **{f"unused in {view}": names for view, names in report.unused.items()},
+    }
+    mappings = [
+        m.model_copy(update={"feature": clip(m.feature, 300), "closest": [clip(c, 300) for c in m.closest]})
+        for m in report.features
+    ]
+    short = report.model_copy(update={"notes": [clip(n, 500) for n in report.notes[:10]]})
+
+    def build(n: int) -> AlignmentReport:
+        cut = [f"truncated: showing {n} of {len(v)} {what}" for what, v in lists.items() if len(v) > n]
+        return short.model_copy(
+            update={
+                "features": mappings[:n],
+                "missing": [clip(x, 300) for x in report.missing[:n]],
+                "dtype_mismatches": report.dtype_mismatches[:n],
+                "unused": {view: names[:n] for view, names in report.unused.items()},
+                "notes": [*short.notes, *cut[:6]],
+            }
+        )
+
+    return fit(build, max(len(v) for v in lists.values()), budget)

@@ -16,7 +16,8 @@ from ..backends.mlflow_api import MlflowApi, MlflowMissing
 from ..backends.mlflow_models import ArtifactFile, Run
 from ..core import safe_json
 from ..core.answer import Answer
-from ..core.errors import InvalidArgument, NotFound, not_found, quote
+from ..core.errors import DomainError, InvalidArgument, NotFound, not_found, quote
+from ..core.formatting import clip
 from ..core.paging import PageInfo, Pager
 from ..core.render import fence, scalar, table
 from . import conventions as conv
@@ -149,11 +150,13 @@ class ArtifactTree(PageInfo):
     entries: list[ArtifactEntry]
     total_bytes: int
     note: str | None = None
+    unreadable: list[str] = Field([], description="folders that could not be listed, and why")
 
     def render_text(self) -> str:
         lines = [f"run {self.run_id} artifacts under '{self.root or '/'}' ({self.total_bytes} bytes listed):"]
         lines += table([e.model_dump(exclude_none=True) for e in self.entries], "  ")
         lines += [self.note] if self.note else []
+        lines += [f"could not list {scalar(folder)}" for folder in self.unreadable]
         return "\n".join(lines + self.paging_lines())
 
 
@@ -189,6 +192,7 @@ async def artifact_tree(
     root = safe_artifact_path(path)
     entries: list[ArtifactEntry] = []
     frontier = [(root, 1)]
+    unreadable: list[str] = []
     models = await _model_folders(api, run, root)
     for model_id, name in models.items():  # a LoggedModel counts as one level: its files show at depth 2
         entries.append(ArtifactEntry(path=model_folder(model_id) + "/", is_dir=True, logged_model=name))
@@ -200,8 +204,14 @@ async def artifact_tree(
         if folder == root == "models" and models:
             with contextlib.suppress(NotFound):  # a real models/ folder besides the LoggedModels
                 listing = await list_files(api, run, folder)
-        else:
+        elif folder == root:
             listing = await list_files(api, run, folder)
+        else:  # one unreadable subfolder (a permission, a broken store path) does not hide the rest
+            try:
+                listing = await list_files(api, run, folder)
+            except DomainError as exc:
+                unreadable.append(f"{folder}/: {clip(str(exc), 200)}")
+                continue
         if folder == root and not listing and root and not models:
             raise NotFound(
                 f"Run {run.run_id} has no artifact folder {quote(root)}. List the root to see what exists."
@@ -229,7 +239,13 @@ async def artifact_tree(
     return pager.page(
         entries,
         lambda items, info: ArtifactTree(
-            run_id=run.run_id, root=root, entries=items, total_bytes=total, note=note, **info.model_dump()
+            run_id=run.run_id,
+            root=root,
+            entries=items,
+            total_bytes=total,
+            note=note,
+            unreadable=unreadable,
+            **info.model_dump(),
         ),
         budget,
         None,

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from ..backends.mlflow_api import MlflowApi
 from ..backends.mlflow_models import Run
 from ..core.answer import Answer
+from ..core.budget import fit
 from ..core.formatting import clip, round_number
 from .conventions import metric_order
 from .features import run_features
@@ -49,6 +50,7 @@ class RunComparison(Answer):
         {}, description="importance per run for the first run's top features"
     )
     truncated: bool = False
+    notes: list[str] = []
 
     def render_text(self) -> str:
         """Each run in a line, then only what differs: metrics, params, features, importances."""
@@ -92,6 +94,7 @@ class RunComparison(Answer):
             lines.append(
                 "feature records: " + ", ".join(self.feature_sources)
             )  # only when not all features.json
+        lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
 
 
@@ -130,14 +133,17 @@ async def compare_runs(
             )
         )
     base_features = features[0].features
-    diffs = [
-        FeatureDiff(
-            run_id=f.run_id,
-            added=[x for x in f.features if x not in set(base_features)],
-            removed=[x for x in base_features if x not in set(f.features)],
+    base_set = set(base_features)
+    diffs = []
+    for f in features[1:]:
+        names = set(f.features)
+        diffs.append(
+            FeatureDiff(
+                run_id=f.run_id,
+                added=[x for x in f.features if x not in base_set],
+                removed=[x for x in base_features if x not in names],
+            )
         )
-        for f in features[1:]
-    ]
     shifts = {name: [f.importances.get(name) for f in features] for name in features[0].top_features[:10]}
     return RunComparison(
         versions=labels if labels and any(labels) else [],
@@ -149,3 +155,43 @@ async def compare_runs(
         feature_changes=diffs,
         importance_shifts=shifts,
     )
+
+
+def fit_comparison(comparison: RunComparison, budget: int) -> RunComparison:
+    """Runs that differ in thousands of params or features keep the first n of each list of
+    differences, the largest n that fits, and say so."""
+    if comparison.size() <= budget:
+        return comparison
+    lists = {
+        "param changes": len(comparison.param_changes),
+        "metric deltas": len(comparison.metric_deltas),
+        **{f"features added in {d.run_id[:8]}": len(d.added) for d in comparison.feature_changes},
+        **{f"features removed in {d.run_id[:8]}": len(d.removed) for d in comparison.feature_changes},
+    }
+    runs = [r.model_copy(update={"metrics": dict(list(r.metrics.items())[:10])}) for r in comparison.runs]
+    for run, whole in zip(runs, comparison.runs, strict=True):
+        run.more_metrics = (whole.more_metrics or 0) + len(whole.metrics) - len(run.metrics) or None
+    short = [ParamChange(param=clip(c.param, 200), values=c.values) for c in comparison.param_changes]
+
+    def build(n: int) -> RunComparison:
+        cut = [f"truncated: showing {n} of {count} {what}" for what, count in lists.items() if count > n]
+        return comparison.model_copy(
+            update={
+                "runs": runs,
+                "param_changes": short[:n],
+                "metric_deltas": comparison.metric_deltas[:n],
+                "feature_changes": [
+                    d.model_copy(
+                        update={
+                            "added": [clip(x, 300) for x in d.added[:n]],
+                            "removed": [clip(x, 300) for x in d.removed[:n]],
+                        }
+                    )
+                    for d in comparison.feature_changes
+                ],
+                "truncated": bool(cut),
+                "notes": [*comparison.notes, *cut[:6]],
+            }
+        )
+
+    return fit(build, max(lists.values()), budget)

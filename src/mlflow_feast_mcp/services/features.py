@@ -18,8 +18,9 @@ from ..backends.mlflow_api import MlflowApi
 from ..backends.mlflow_models import DatasetInput, Run
 from ..core import safe_json
 from ..core.answer import Answer
+from ..core.budget import fit
 from ..core.errors import BackendUnavailable
-from ..core.formatting import round_number
+from ..core.formatting import clip, round_number
 from . import conventions as conv
 from .artifacts import read_json_artifact
 from .logged_models import Signature, signature_of
@@ -325,3 +326,47 @@ async def _model_or_schema(
                 f"{', '.join(answer.possible_labels)} may be the label: the logged dataset does not "
                 "record its targets"
             )
+
+
+# where the whole list can be read when the answer shows only its start
+_FULL_LIST = {
+    "features.json": "mlflow_read_artifact(run_id='{run}', path='" + FEATURES_JSON + "')",
+    "feast_features.json": "mlflow_read_artifact(run_id='{run}', path='feast_features.json')",
+    "model signature": "mlflow_read_artifact(run_id='{run}', path='models/{model}/MLmodel')",
+}
+
+
+def fit_run_features(answer: RunFeatures, budget: int) -> RunFeatures:
+    """A list too long for the budget (a run 20,000 features wide) is cut to its first features, with
+    their types, refs and importances only, and says where the whole list is read."""
+    if answer.size() <= budget:
+        return answer
+    features = answer.features
+    where = _FULL_LIST.get(answer.source, "").format(run=answer.run_id, model=answer.model_id)
+    small = answer.model_copy(
+        update={
+            "labels": [clip(x, 200) for x in answer.labels[:20]],
+            "possible_labels": [clip(x, 200) for x in answer.possible_labels[:20]],
+            "top_features": [clip(x, 200) for x in answer.top_features],
+            "feast_retrieval": {k: clip(v, 300) for k, v in answer.feast_retrieval.items()},
+            "notes": [clip(n, 500) for n in answer.notes[:10]],
+        }
+    )
+
+    def build(n: int) -> RunFeatures:
+        shown = features[:n]
+        names = set(shown)
+        note = f"truncated: showing the first {n} of {len(features)} features" + (
+            f"; the whole list: {where}" if where else ""
+        )
+        return small.model_copy(
+            update={
+                "features": [clip(f, 500) for f in shown],
+                "feature_refs": [clip(r, 500) for r in answer.feature_refs[:n]],
+                "dtypes": {k: clip(v, 100) for k, v in answer.dtypes.items() if k in names},
+                "importances": {k: v for k, v in answer.importances.items() if k in names},
+                "notes": [*small.notes, note],
+            }
+        )
+
+    return fit(build, len(features), budget)

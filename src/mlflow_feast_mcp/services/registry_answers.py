@@ -16,7 +16,7 @@ from ..core.errors import InvalidArgument, NotFound
 from ..core.formatting import clip, iso_from_ms
 from ..core.paging import PageInfo, Pager
 from ..core.render import render, scalar
-from .features import RunFeatures, run_features
+from .features import RunFeatures, fit_run_features, run_features
 from .logged_models import (
     LoggedModelRow,
     get_logged_model,
@@ -257,3 +257,18 @@ async def _unregistered(
     limit = None if detailed else 6
     answer.logged_model = model_row(logged, key_metrics, limit, run.metrics if run else None)
     return answer
+
+
+def fit_model_version(answer: ModelVersionAnswer, budget: int) -> ModelVersionAnswer:
+    """A version whose run trained on thousands of features, or with huge tags, is cut: its tags to
+    30, its feature list to what fits in half the budget (saying where the whole list is read)."""
+    if answer.size() <= budget:
+        return answer
+    cut = answer.model_copy(
+        update={
+            "tags": dict(list(answer.tags.items())[:30]),
+            "features": fit_run_features(answer.features, budget // 2) if answer.features else None,
+        }
+    )
+    cut._detailed = answer._detailed
+    return cut

@@ -120,20 +120,54 @@ async def _parent_name(api: MlflowApi, parent_id: str | None) -> str | None:
 
 
 def fit_run_detail(detail: RunDetail, budget: int) -> RunDetail:
-    """A run with thousands of params or huge tags is cut, never sent whole: tags are clipped first,
-    then params are kept as far as they fit."""
+    """A run with thousands of params, features, metrics or artifacts, or with huge tags, is cut,
+    never sent whole: tags are clipped first, then each long part keeps its first n entries, the
+    largest n that fits, and the notes say what was cut and where the rest is read."""
     if detail.size() <= budget:
         return detail
-    params = list(detail.params.items())
-    clipped = detail.model_copy(update={"tags": {k: clip(v, 100) for k, v in list(detail.tags.items())[:30]}})
+    parts = {
+        "params": list(detail.params.items()),
+        "features": detail.features,
+        "metrics": list(detail.metrics.items()),
+        "artifacts": detail.artifacts,
+        "datasets": detail.datasets,
+        "registered_versions": detail.registered_versions,
+        "nonfinite": detail.nonfinite,
+    }
+    where = {
+        "params": "mlflow_search_runs with filter on params.<name> reads a specific one",
+        "features": f"mlflow_get_run_features(run_id='{detail.run_id}')",
+        "metrics": f"mlflow_get_metric_history(run_ids=['{detail.run_id}'], metric_keys=[...])",
+        "artifacts": f"mlflow_list_artifacts(run_id='{detail.run_id}')",
+    }
+    clipped = detail.model_copy(
+        update={
+            "tags": {k: clip(v, 100) for k, v in list(detail.tags.items())[:30]},
+            "description": clip(detail.description, 1000) if detail.description else None,
+            "notes": [clip(n, 500) for n in detail.notes],
+        }
+    )
+    widest = max(len(items) for items in parts.values())
 
     def build(n: int) -> RunDetail:
-        notes = list(detail.notes)
-        if n < len(params):
-            notes.append(
-                f"truncated: showing {n} of {len(params)} params; "
-                "use mlflow_search_runs with filter on params.<name> to read a specific one"
-            )
-        return clipped.model_copy(update={"params": dict(params[:n]), "notes": notes})
+        notes = list(clipped.notes)
+        for name, items in parts.items():
+            if len(items) > n:
+                hint = f"; {where[name]}" if name in where else ""
+                notes.append(f"truncated: showing {n} of {len(items)} {name}{hint}")
+        more = (detail.more_metrics or 0) + max(len(parts["metrics"]) - n, 0)
+        return clipped.model_copy(
+            update={
+                "params": dict(parts["params"][:n]),
+                "features": parts["features"][:n],
+                "metrics": dict(parts["metrics"][:n]),
+                "more_metrics": more or None,
+                "artifacts": parts["artifacts"][:n],
+                "datasets": parts["datasets"][:n],
+                "registered_versions": parts["registered_versions"][:n],
+                "nonfinite": parts["nonfinite"][:n],
+                "notes": notes,
+            }
+        )
 
-    return fit(build, len(params), budget)
+    return fit(build, widest, budget)

@@ -48,6 +48,7 @@ class RunSummary(BaseModel):
     metrics: dict[str, float | int] = Field({}, description="key metrics first")
     more_metrics: int | None = Field(None, description="metrics not shown")
     nonfinite: list[str] = Field([], description="metrics whose last value is NaN or infinite")
+    deleted: bool = Field(False, description="in MLflow's trash (lifecycle_stage deleted)")
 
 
 def metrics_text(metrics: dict[str, float | int], more: int | None, how: str = MORE_METRICS_HINT) -> str:
@@ -67,7 +68,8 @@ def run_line(run: RunSummary) -> str:
     metrics = metrics_text(run.metrics, run.more_metrics)
     if run.nonfinite:
         metrics += "; not finite: " + ", ".join(scalar(x) for x in run.nonfinite)
-    return f"run {scalar(run.run_name)} ({run.run_id}): {run.status}, {what}{features}{parent}; {metrics}"
+    status = f"{run.status}, DELETED (in MLflow's trash)" if run.deleted else run.status
+    return f"run {scalar(run.run_name)} ({run.run_id}): {status}, {what}{features}{parent}; {metrics}"
 
 
 def metrics_of(run: Run) -> dict[str, float | int]:
@@ -125,6 +127,7 @@ def summarize_run(
         metrics=shown,
         more_metrics=more,
         nonfinite=nonfinite_metrics(run),
+        deleted=run.lifecycle_stage == "deleted",
     )
 
 

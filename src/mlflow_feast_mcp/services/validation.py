@@ -84,17 +84,19 @@ class ValidationReport(Answer):
         r = self.run
         lines = [
             self.verdict,
-            f"run: {r.run_name or '-'} ({r.run_id}) in {self.experiment or '?'}, {r.status}, "
+            f"run: {scalar(r.run_name)} ({r.run_id}) in {scalar(self.experiment or '?')}, {scalar(r.status)}, "
             f"started {r.start_time or '?'}",
         ]
         lines += [f"[{c.status}] {c.name}: {c.summary}" for c in self.checks]
         ch = self.changes
         if ch is not None:
-            lines.append(f"changes vs previous run {ch.previous_run_name or '-'} ({ch.previous_run_id}):")
+            lines.append(f"changes vs previous run {scalar(ch.previous_run_name)} ({ch.previous_run_id}):")
             if ch.param_changes:
                 lines.append(
                     "  params: "
-                    + "; ".join(f"{k} {_val(v[0])} -> {_val(v[1])}" for k, v in ch.param_changes.items())
+                    + "; ".join(
+                        f"{scalar(k)} {_val(v[0])} -> {_val(v[1])}" for k, v in ch.param_changes.items()
+                    )
                 )
             if ch.features_added or ch.features_removed:
                 lines.append(
@@ -110,7 +112,7 @@ class ValidationReport(Answer):
                 lines.append(
                     "  metrics: "
                     + "; ".join(
-                        f"{m.metric} {_val(m.previous)} -> {_val(m.current)}"
+                        f"{scalar(m.metric)} {_val(m.previous)} -> {_val(m.current)}"
                         + (f" ({m.delta:+g})" if m.delta is not None else "")
                         for m in deltas
                     )
@@ -126,7 +128,8 @@ class ValidationReport(Answer):
 
 
 def _short(values: list[str], limit: int = 8) -> str:
-    shown = ", ".join(values[:limit])
+    """Stored names (features, paths), each by the one rule for stored text."""
+    shown = ", ".join(scalar(clip(v, 200)) for v in values[:limit])
     return shown + (f" (+{len(values) - limit} more)" if len(values) > limit else "")
 
 
@@ -146,7 +149,15 @@ def check_run(run: Run, experiment: Experiment | None, default_experiment: str) 
         "experiment": exp_name,
         "status": status,
     }
-    where = f"in '{exp_name}'"
+    where = f"in {scalar(exp_name)}"
+    if run.lifecycle_stage == "deleted":
+        evidence["lifecycle_stage"] = "deleted"
+        return Check(
+            name="run",
+            status="fail",
+            summary=f"deleted: the run is in MLflow's trash {where} (restore it, or validate another run)",
+            evidence=evidence,
+        )
     if status != "FINISHED":
         why = "still running" if status in ("RUNNING", "SCHEDULED") else "did not finish"
         return Check(name="run", status="fail", summary=f"status {status} ({why}) {where}", evidence=evidence)
@@ -251,7 +262,7 @@ async def check_artifacts(api: MlflowApi, run: Run) -> Check:
     }
     if missing:
         summary = f"missing {', '.join(missing)}"
-        summary += f"; present: {', '.join(present)}" if present else ""
+        summary += f"; present: {_short(present)}" if present else ""
         summary += f"; training_artifacts/ holds: {_short(sorted(sizes)) or 'nothing'}"
         return Check(name="artifacts", status="fail", summary=summary, evidence=evidence)
     return Check(
@@ -307,7 +318,7 @@ async def check_registry(api: MlflowApi, run_id: str, model_name: str) -> Check:
     others = [v for v in versions if v.name != model_name]
 
     def label(v: ModelVersion) -> str:
-        return f"{v.name} v{v.version} ({v.stage}, {v.status or '?'})"
+        return f"{scalar(v.name)} v{v.version} ({v.stage}, {v.status or '?'})"
 
     evidence: dict[str, Evidence] = {"model": model_name, "versions": [label(v) for v in ours + others]}
     if ours:
@@ -321,14 +332,14 @@ async def check_registry(api: MlflowApi, run_id: str, model_name: str) -> Check:
         return Check(
             name="registry",
             status="warn",
-            summary=f"not registered in '{model_name}'; registered elsewhere: "
+            summary=f"not registered in {scalar(model_name)}; registered elsewhere: "
             + ", ".join(label(v) for v in others),
             evidence=evidence,
         )
     return Check(
         name="registry",
         status="fail",
-        summary=f"not registered: no version of '{model_name}' was made from run {run_id}",
+        summary=f"not registered: no version of {scalar(model_name)} was made from run {run_id}",
         evidence=evidence,
     )
 
@@ -554,7 +565,7 @@ def _alignment_check(report: Any) -> Check:
 
 
 def _val(value: Any) -> str:
-    return "-" if value is None else str(value)
+    return "-" if value is None else scalar(clip(str(value), 200))
 
 
 def fit_report(report: ValidationReport, budget: int) -> ValidationReport:

@@ -9,7 +9,7 @@ import anyio
 from mcp.types import CallToolResult
 from pydantic import Field
 
-from ..services.alignment import AlignmentReport
+from ..services.alignment import AlignmentReport, fit_alignment
 from ..services.feast_alignment import align
 from ..services.features import run_features
 from ..services.mlflow_lookup import resolve_run
@@ -60,7 +60,7 @@ async def check_feature_alignment(
     )
     if run.status != "FINISHED":
         report.notes.append(f"the run's status is {run.status}")
-    return respond(report)
+    return respond(fit_alignment(report, settings.response_budget))
 
 
 TOOLS = (check_feature_alignment,)

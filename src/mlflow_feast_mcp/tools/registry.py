@@ -15,6 +15,7 @@ from ..services.registry_answers import (
     ModelVersionAnswer,
     describe_model_version,
     describe_registered_model,
+    fit_model_version,
     list_registered_models,
 )
 from .common import PageToken, ResponseFormat
@@ -83,7 +84,8 @@ async def mlflow_get_model_version(
     """One model version from any MLflow reference (stages resolve as in MLflow): how it resolved, alias/stage conflicts, metrics, features."""
     api, s = await deps.mlflow(), deps.settings
     name, ref = parse_model_ref(version_ref, model_name or s.default_model)
-    return respond(await describe_model_version(api, name, ref, response_format == "detailed", s.key_metrics))
+    answer = await describe_model_version(api, name, ref, response_format == "detailed", s.key_metrics)
+    return respond(fit_model_version(answer, s.response_budget))
 
 
 TOOLS = (mlflow_list_registered_models, mlflow_get_registered_model, mlflow_get_model_version)

@@ -7,9 +7,9 @@ from typing import Annotated
 from mcp.types import CallToolResult
 from pydantic import Field
 
-from ..services.comparison import RunComparison, compare_runs
+from ..services.comparison import RunComparison, compare_runs, fit_comparison
 from ..services.experiments import ExperimentList, list_experiments
-from ..services.features import RunFeatures, run_features
+from ..services.features import RunFeatures, fit_run_features, run_features
 from ..services.mlflow_lookup import resolve_run
 from ..services.registry import looks_like_model_ref, parse_model_ref, source_run_of_version
 from ..services.run_detail import RunDetail, build_run_detail, fit_run_detail
@@ -99,7 +99,7 @@ async def mlflow_get_run_features(run_id: RunRef, *, deps: Deps) -> Annotated[Ca
     """The ordered features a run trained on, where recorded, top features, importances."""
     api = await deps.mlflow()
     run = await resolve_run(api, run_id, deps.settings.default_experiment)
-    return respond(await run_features(api, run))
+    return respond(fit_run_features(await run_features(api, run), deps.settings.response_budget))
 
 
 async def mlflow_compare_runs(
@@ -124,7 +124,7 @@ async def mlflow_compare_runs(
             run, label = await resolve_run(api, ref, s.default_experiment), None
         runs.append(run)
         labels.append(label)
-    return respond(await compare_runs(api, runs, labels, s.key_metrics))
+    return respond(fit_comparison(await compare_runs(api, runs, labels, s.key_metrics), s.response_budget))
 
 
 TOOLS = (

@@ -1,0 +1,65 @@
+"""Hostile stored data, logged through the ordinary MlflowClient (tests/support/hostile_world.py): run
+names, params, tags, descriptions, feature names and artifact text that try to break out into the
+server's own lines, values nested thousands deep, runs 20,000 features or 10,000 params wide, a 50 MB
+file. Every tool on every hostile run or model answers within the budget (text and structured), with
+no line the server did not write, no raw control or invisible character, and never a bare error."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from support.calls import call
+from support.hostile_world import HostileWorld, foreign_lines, hostile_calls, invisibles, raw_controls
+
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+BUDGET = 20_000
+# our own fence: '<<<artifact content <nonce>' ... 'artifact content <nonce>>>'; what lies between is data
+FENCED = re.compile(r"^<<<artifact content (\w+)$.*?^artifact content \1>>>$", re.M | re.S)
+
+
+@pytest.fixture(scope="module")
+async def hostile_client(
+    hostile_world: HostileWorld, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Any]:
+    from mcp import Client
+
+    from mlflow_feast_mcp.core.settings import Settings
+    from mlflow_feast_mcp.server.app import build_server
+
+    settings = Settings(
+        tracking_uri=hostile_world.uri,
+        feast_repo=tmp_path_factory.mktemp("hostile") / "no_feast_repo",
+        default_experiment=hostile_world.experiment_names["text"],
+        response_budget=BUDGET,
+    )
+    async with Client(build_server(settings), read_timeout_seconds=300) as client:
+        yield client
+
+
+def outside_fences(text: str) -> str:
+    return FENCED.sub("[fenced]", text)
+
+
+async def test_every_tool_on_hostile_data_answers_within_the_budget_in_the_servers_own_lines(
+    hostile_client: Any, hostile_world: HostileWorld
+) -> None:
+    problems: list[str] = []
+    for tool, label, arguments in hostile_calls(hostile_world):
+        answer = await call(hostile_client, tool, **arguments)
+        where = f"{tool}({label})"
+        structured = json.dumps(answer.data, ensure_ascii=False) if answer.data else ""
+        if answer.is_error and answer.text.rstrip(": ").endswith(f"Error executing tool {tool}"):
+            problems.append(f"{where}: bare error")
+        if len(answer.text) > BUDGET or len(structured) > BUDGET:
+            problems.append(f"{where}: {len(answer.text)} text / {len(structured)} structured chars")
+        bare = outside_fences(answer.text)
+        if lines := foreign_lines(bare):
+            problems.append(f"{where}: {len(lines)} foreign line(s), e.g. {lines[0][:80]!r}")
+        if raw_controls(answer.text) or invisibles(answer.text):
+            problems.append(f"{where}: raw control or invisible characters in the text")
+    assert not problems, "\n".join(problems[:40])
