@@ -63,3 +63,15 @@ async def test_every_tool_on_hostile_data_answers_within_the_budget_in_the_serve
         if raw_controls(answer.text) or invisibles(answer.text):
             problems.append(f"{where}: raw control or invisible characters in the text")
     assert not problems, "\n".join(problems[:40])
+
+
+async def test_a_deleted_run_is_flagged_and_fails_validation(
+    hostile_client: Any, hostile_world: HostileWorld
+) -> None:
+    run_id = hostile_world.runs["deleted"]
+    detail = await call(hostile_client, "mlflow_get_run", run_id=run_id)
+    assert not detail.is_error and detail.data["deleted"] is True, detail.text
+    report = await call(hostile_client, "validate_training_run", run_id=run_id)
+    run_check = next(c for c in report.data["checks"] if c["name"] == "run")
+    assert run_check["status"] == "fail" and "trash" in run_check["summary"], run_check
+    assert report.text.startswith("FAIL"), report.text[:200]
