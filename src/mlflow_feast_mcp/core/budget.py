@@ -19,27 +19,37 @@ def fit(build: Callable[[int], A], count: int, budget: int) -> A:
 
     `build(n)` makes the answer from the first n items and marks it truncated when n < count. At least
     one item is kept when there are any: a single item over budget is clipped by the one who builds it.
-    The search gallops up from a few items before it bisects, so a run 20,000 features wide is never
-    rendered whole only to learn that it does not fit."""
-    low, size = 0, min(count, _FIRST_TRY)  # build(low) fits (low=0: nothing tried yet)
+    The search gallops up from a few items, then interpolates between the sizes it has seen, so a run
+    20,000 features wide costs a few builds of about the budget's size and is never rendered whole."""
+    low, low_size, size = 0, 0, min(count, _FIRST_TRY)  # build(low) fits (low=0: nothing tried yet)
     while True:
         answer = build(size)
-        if answer.size() > budget:
+        answer_size = answer.size()
+        if answer_size > budget:
             break
         if size == count:
             return answer
-        low, size = size, min(size * 4, count)
+        low, low_size, size = size, answer_size, min(size * 4, count)
     if size <= 1:
         return answer
-    high, best = size - 1, max(low, 1)  # the largest n that fits lies in [best, high]
-    low = best + 1
-    while low <= high:
-        middle = (low + high) // 2
-        if build(middle).size() <= budget:
-            best, low = middle, middle + 1
+    high, high_size = size, answer_size  # build(high) does not fit
+    best = max(low, 1)
+    while high - low > 1:
+        # where the budget falls between the two sizes seen, kept strictly inside (low, high)
+        guess = low + int((budget - low_size) * (high - low) / max(high_size - low_size, 1))
+        middle = min(max(guess, low + 1), high - 1)
+        middle_size = build(middle).size()
+        if middle_size <= budget:
+            best, low, low_size = middle, middle, middle_size
         else:
-            high = middle - 1
+            high, high_size = middle, middle_size
     return build(best)
+
+
+def may_fit(answer: Answer, items: int, budget: int) -> bool:
+    """Whether `answer` fits whole; one with more items than budget/4 cannot (an item costs at least
+    four characters of JSON), so it is not rendered to find out."""
+    return items * 4 <= budget and answer.size() <= budget
 
 
 def clip_text(text: str, budget: int, how_to_get_more: str) -> str:

@@ -16,7 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from ..core.answer import Answer
-from ..core.budget import fit
+from ..core.budget import fit, may_fit
 from ..core.errors import closest
 from ..core.formatting import clip
 from ..core.render import scalar
@@ -179,9 +179,11 @@ def split_ref(feature: str, views: dict[str, dict[str, str]]) -> tuple[str | Non
     return None, feature
 
 
-def short_list(names: list[str], limit: int = 10) -> str:
+def short_list(names: list[str], limit: int = 10, total: int | None = None) -> str:
+    """The first `limit` names and how many more; `total` when `names` holds only the first ones."""
+    total = len(names) if total is None else total
     head = ", ".join(names[:limit])
-    return head + (f" (+{len(names) - limit} more)" if len(names) > limit else "")
+    return head + (f" (+{total - limit} more)" if total > limit else "")
 
 
 def map_feature(
@@ -195,7 +197,8 @@ def map_feature(
     why it is missing and (when `suggest`) the closest Feast names."""
     view, name = split_ref(raw, view_features)
     locations = index.get(name, [])
-    mapping = FeatureMapping(feature=raw, status="missing", run_dtype=run_dtype)
+    # the lists given, not defaulted: pydantic deep-copies defaults, 40,000 times on a 20,000-feature run
+    mapping = FeatureMapping(feature=raw, status="missing", run_dtype=run_dtype, also_in=[], closest=[])
     if view is not None and view in view_features and name in view_features[view]:
         mapping.status, mapping.view, mapping.feast_dtype = "found", view, view_features[view][name]
         mapping.also_in = [loc.view for loc in locations if loc.view != view]
@@ -245,11 +248,13 @@ def verdict_of(
     total: int, missing: list[FeatureMapping], mismatches: list[DtypeMismatch], by_view: dict[str, int]
 ) -> tuple[Status, str]:
     if missing:
-        names = [scalar(clip(m.feature, 200)) for m in missing]
-        verdict = f"MISALIGNED: {len(missing)} of {total} features missing from Feast: {short_list(names)}"
-        renamed = [f"{scalar(clip(m.feature, 200))} -> {m.closest[0]}?" for m in missing if m.closest]
+        names = [scalar(clip(m.feature, 200)) for m in missing[:10]]
+        shown = short_list(names, total=len(missing))
+        verdict = f"MISALIGNED: {len(missing)} of {total} features missing from Feast: {shown}"
+        renamed = [m for m in missing if m.closest]
         if renamed:
-            verdict += f" (closest: {short_list(renamed, 5)})"
+            near = [f"{scalar(clip(m.feature, 200))} -> {m.closest[0]}?" for m in renamed[:5]]
+            verdict += f" (closest: {short_list(near, 5, len(renamed))})"
         if mismatches:
             verdict += f"; {len(mismatches)} dtype mismatch(es)"
         return "MISALIGNED", verdict
@@ -257,7 +262,12 @@ def verdict_of(
         return "MISALIGNED", (
             f"MISALIGNED: all {total} features are defined in Feast but {len(mismatches)} differ in type: "
             + short_list(
-                [f"{scalar(clip(d.feature, 200))} ({d.run_dtype} vs {d.feast_dtype})" for d in mismatches], 5
+                [
+                    f"{scalar(clip(d.feature, 200))} ({d.run_dtype} vs {d.feast_dtype})"
+                    for d in mismatches[:5]
+                ],
+                5,
+                len(mismatches),
             )
         )
     counts = ", ".join(f"{v} {n}" for v, n in by_view.items())
@@ -337,25 +347,27 @@ def check_alignment(
 def fit_alignment(report: AlignmentReport, budget: int) -> AlignmentReport:
     """A run thousands of features wide keeps the verdict and counts, and the first n entries of
     each list (mappings, missing, mismatches, unused per view), the largest n that fits."""
-    if report.size() <= budget:
-        return report
     lists = {
         "feature mappings": report.features,
         "missing features": report.missing,
         "dtype mismatches": report.dtype_mismatches,
         **{f"unused in {view}": names for view, names in report.unused.items()},
     }
-    mappings = [
-        m.model_copy(update={"feature": clip(m.feature, 300), "closest": [clip(c, 300) for c in m.closest]})
-        for m in report.features
-    ]
+    if may_fit(report, max(len(v) for v in lists.values()), budget):
+        return report
+
+    def mapping(m: FeatureMapping) -> FeatureMapping:
+        return m.model_copy(
+            update={"feature": clip(m.feature, 300), "closest": [clip(c, 300) for c in m.closest]}
+        )
+
     short = report.model_copy(update={"notes": [clip(n, 500) for n in report.notes[:10]]})
 
     def build(n: int) -> AlignmentReport:
         cut = [f"truncated: showing {n} of {len(v)} {what}" for what, v in lists.items() if len(v) > n]
         return short.model_copy(
             update={
-                "features": mappings[:n],
+                "features": [mapping(m) for m in report.features[:n]],
                 "missing": [clip(x, 300) for x in report.missing[:n]],
                 "dtype_mismatches": report.dtype_mismatches[:n],
                 "unused": {view: names[:n] for view, names in report.unused.items()},

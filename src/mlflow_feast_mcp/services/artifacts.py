@@ -10,6 +10,7 @@ import posixpath
 import re
 from typing import Any, Literal
 
+import anyio
 from pydantic import BaseModel, Field, PrivateAttr
 
 from ..backends.mlflow_api import MlflowApi, MlflowMissing
@@ -129,9 +130,15 @@ async def read_json_artifact(api: MlflowApi, run_id: str, path: str, limit: int 
     if total > limit:
         return None
     try:
-        return safe_json.loads(data)
+        if len(data) < OFF_LOOP_BYTES:
+            return safe_json.loads(data)
+        # parsing megabytes takes the event loop's time from every other client: a worker thread
+        return await anyio.to_thread.run_sync(safe_json.loads, data)
     except (UnicodeDecodeError, ValueError):
         return None
+
+
+OFF_LOOP_BYTES = 64 * 1024
 
 
 MAX_DEPTH = 4

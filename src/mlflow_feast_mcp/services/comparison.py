@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from ..backends.mlflow_api import MlflowApi
 from ..backends.mlflow_models import Run
 from ..core.answer import Answer
-from ..core.budget import fit
+from ..core.budget import fit, may_fit
 from ..core.formatting import clip, round_number
 from .conventions import metric_order
 from .features import run_features
@@ -160,14 +160,14 @@ async def compare_runs(
 def fit_comparison(comparison: RunComparison, budget: int) -> RunComparison:
     """Runs that differ in thousands of params or features keep the first n of each list of
     differences, the largest n that fits, and say so."""
-    if comparison.size() <= budget:
-        return comparison
     lists = {
         "param changes": len(comparison.param_changes),
         "metric deltas": len(comparison.metric_deltas),
         **{f"features added in {d.run_id[:8]}": len(d.added) for d in comparison.feature_changes},
         **{f"features removed in {d.run_id[:8]}": len(d.removed) for d in comparison.feature_changes},
     }
+    if may_fit(comparison, max(lists.values()), budget):
+        return comparison
     runs = [r.model_copy(update={"metrics": dict(list(r.metrics.items())[:10])}) for r in comparison.runs]
     for run, whole in zip(runs, comparison.runs, strict=True):
         run.more_metrics = (whole.more_metrics or 0) + len(whole.metrics) - len(run.metrics) or None

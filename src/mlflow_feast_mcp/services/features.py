@@ -12,13 +12,14 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import anyio
 from pydantic import Field
 
 from ..backends.mlflow_api import MlflowApi
 from ..backends.mlflow_models import DatasetInput, Run
 from ..core import safe_json
 from ..core.answer import Answer
-from ..core.budget import fit
+from ..core.budget import fit, may_fit
 from ..core.errors import BackendUnavailable
 from ..core.formatting import clip, round_number
 from . import conventions as conv
@@ -268,13 +269,18 @@ async def run_features(api: MlflowApi, run: Run, model_id: str | None = None) ->
     logged_top = parse_top_features(params.get(conv.TOP_FEATURES))
     if not importances:
         importances = {k: v for k, v in logged_top.items() if v is not None}
-    ranked = [name for name, _ in sorted(importances.items(), key=lambda kv: -kv[1])]
+    ranked, answer.importances = await anyio.to_thread.run_sync(_ranked, importances)
     answer.top_features = ranked[:10] or list(logged_top)[:10]
-    answer.importances = {k: round_number(v) for k, v in importances.items()}
     answer.feature_count = len(answer.features)
     answer.logged_feature_count = logged_count
     answer.feast_retrieval = feast_retrieval(run.tags)
     return answer
+
+
+def _ranked(importances: dict[str, float]) -> tuple[list[str], dict[str, float | int | None]]:
+    """Names by importance, and the importances rounded for reading (CPU on 20,000 features)."""
+    ranked = [name for name, _ in sorted(importances.items(), key=lambda kv: -kv[1])]
+    return ranked, {k: round_number(v) for k, v in importances.items()}
 
 
 async def _recorded_lists(answer: RunFeatures, run: Run, payload: Any, logged_count: int | None) -> None:
@@ -339,9 +345,9 @@ _FULL_LIST = {
 def fit_run_features(answer: RunFeatures, budget: int) -> RunFeatures:
     """A list too long for the budget (a run 20,000 features wide) is cut to its first features, with
     their types, refs and importances only, and says where the whole list is read."""
-    if answer.size() <= budget:
-        return answer
     features = answer.features
+    if may_fit(answer, len(features), budget):
+        return answer
     where = _FULL_LIST.get(answer.source, "").format(run=answer.run_id, model=answer.model_id)
     small = answer.model_copy(
         update={

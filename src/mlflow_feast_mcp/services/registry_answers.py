@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, PrivateAttr
 from ..backends.mlflow_api import MlflowApi, MlflowMissing
 from ..backends.mlflow_models import LoggedModel, Run
 from ..core.answer import Answer
+from ..core.budget import may_fit
 from ..core.errors import InvalidArgument, NotFound
 from ..core.formatting import clip, iso_from_ms
 from ..core.paging import PageInfo, Pager
@@ -262,7 +263,8 @@ async def _unregistered(
 def fit_model_version(answer: ModelVersionAnswer, budget: int) -> ModelVersionAnswer:
     """A version whose run trained on thousands of features, or with huge tags, is cut: its tags to
     30, its feature list to what fits in half the budget (saying where the whole list is read)."""
-    if answer.size() <= budget:
+    items = max(len(answer.tags), len(answer.features.features) if answer.features else 0)
+    if may_fit(answer, items, budget):
         return answer
     cut = answer.model_copy(
         update={

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from ..backends.mlflow_api import MlflowApi, MlflowMissing
 from ..backends.mlflow_models import Run
 from ..core.answer import Answer
-from ..core.budget import fit
+from ..core.budget import fit, may_fit
 from ..core.formatting import clip, iso_from_ms, round_number
 from . import conventions as conv
 from .artifacts import list_dir, model_folder
@@ -123,8 +123,6 @@ def fit_run_detail(detail: RunDetail, budget: int) -> RunDetail:
     """A run with thousands of params, features, metrics or artifacts, or with huge tags, is cut,
     never sent whole: tags are clipped first, then each long part keeps its first n entries, the
     largest n that fits, and the notes say what was cut and where the rest is read."""
-    if detail.size() <= budget:
-        return detail
     parts = {
         "params": list(detail.params.items()),
         "features": detail.features,
@@ -134,6 +132,9 @@ def fit_run_detail(detail: RunDetail, budget: int) -> RunDetail:
         "registered_versions": detail.registered_versions,
         "nonfinite": detail.nonfinite,
     }
+    widest = max(len(items) for items in parts.values())
+    if may_fit(detail, widest, budget):
+        return detail
     where = {
         "params": "mlflow_search_runs with filter on params.<name> reads a specific one",
         "features": f"mlflow_get_run_features(run_id='{detail.run_id}')",
@@ -147,7 +148,6 @@ def fit_run_detail(detail: RunDetail, budget: int) -> RunDetail:
             "notes": [clip(n, 500) for n in detail.notes],
         }
     )
-    widest = max(len(items) for items in parts.values())
 
     def build(n: int) -> RunDetail:
         notes = list(clipped.notes)
