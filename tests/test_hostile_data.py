@@ -23,9 +23,8 @@ FENCED = re.compile(r"^<<<artifact content (\w+)$.*?^artifact content \1>>>$", r
 
 
 @pytest.fixture(scope="module")
-async def hostile_client(
-    hostile_world: HostileWorld, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Any]:
+async def hostile_client(hostile_world: HostileWorld, feast_world: Any) -> AsyncIterator[Any]:
+    """The server on the hostile store and an applied Feast repo (alignment and validation run in full)."""
     from mcp import Client
 
     from mlflow_feast_mcp.core.settings import Settings
@@ -33,7 +32,7 @@ async def hostile_client(
 
     settings = Settings(
         tracking_uri=hostile_world.uri,
-        feast_repo=tmp_path_factory.mktemp("hostile") / "no_feast_repo",
+        feast_repo=feast_world.file_repo,
         default_experiment=hostile_world.experiment_names["text"],
         response_budget=BUDGET,
     )

@@ -117,9 +117,9 @@ class AlignmentReport(Answer):
 
     def render_text(self) -> str:
         """Verdict first, then features grouped by view, then what is missing, mistyped or unused."""
-        subject = f"run {self.run_name or '-'} ({self.run_id})"
+        subject = f"run {scalar(self.run_name)} ({self.run_id})"
         if self.model_version:
-            subject = f"{self.model_version} <- {subject}"
+            subject = f"{scalar(self.model_version)} <- {subject}"
         where = f" in project {scalar(self.project)}" if self.project else ""
         lines = [
             self.verdict,
@@ -129,22 +129,28 @@ class AlignmentReport(Answer):
         grouped: dict[str, list[str]] = {}
         for m in self.features:
             if m.status == "found":
-                label = scalar(m.feature) + (f" (also in {', '.join(m.also_in)})" if m.also_in else "")
+                label = scalar(m.feature) + (
+                    f" (also in {', '.join(map(scalar, m.also_in))})" if m.also_in else ""
+                )
                 grouped.setdefault(m.view or "", []).append(label)
         for view, names in grouped.items():
-            lines.append(f"{view} ({len(names)}): " + ", ".join(names))
+            lines.append(f"{scalar(view)} ({len(names)}): " + ", ".join(names))
         for m in self.features:
             if m.status == "missing":
                 why = f"; {m.note}" if m.note else ""
-                near = f"; closest: {', '.join(m.closest)}" if m.closest else "; no similar Feast feature"
+                near = (
+                    f"; closest: {', '.join(map(scalar, m.closest))}"
+                    if m.closest
+                    else "; no similar Feast feature"
+                )
                 lines.append(f"MISSING {scalar(m.feature)}{why}{near}")
         for d in self.dtype_mismatches:
             lines.append(
                 f"DTYPE {scalar(d.feature)}: run {scalar(d.run_dtype)} (= {d.expected_feast_dtype}) "
-                f"vs Feast {d.view} {d.feast_dtype}"
+                f"vs Feast {scalar(d.view)} {d.feast_dtype}"
             )
         for view, names in self.unused.items():
-            lines.append(f"unused in {view} ({len(names)}): " + ", ".join(names))
+            lines.append(f"unused in {scalar(view)} ({len(names)}): " + ", ".join(map(scalar, names)))
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
 
@@ -204,9 +210,9 @@ def map_feature(
         mapping.also_in = [loc.view for loc in locations if loc.view != view]
     elif view is not None:
         mapping.note = (
-            f"Feast has no view '{view}'"
+            f"Feast has no view {scalar(view)}"
             if view not in view_features
-            else f"view '{view}' has no feature '{name}'"
+            else f"view {scalar(view)} has no feature {scalar(name)}"
         )
         mapping.closest = [f"{loc.view}:{name}" for loc in locations] or [
             f"{index[c][0].view}:{c}"
