@@ -169,7 +169,7 @@ async def test_feast_refs_to_wrong_views_are_missing(
     report, _ = await check(align_client, run_or_model=alignment_runs["wrong_view_ref"])
     assert report["missing"] == ["game_featurez:away_elo", "game_features:momentum_diff"]
     by_name = {m["feature"]: m for m in report["features"]}
-    assert by_name["game_featurez:away_elo"]["note"] == "Feast has no view 'game_featurez'"
+    assert by_name["game_featurez:away_elo"]["note"] == "Feast has no view game_featurez"
     assert by_name["game_features:momentum_diff"]["closest"] == ["game_momentum_features:momentum_diff"]
 
 
