@@ -1,6 +1,8 @@
 // What both views share: building DOM from stored strings (always as text, never as HTML), the
 // host's theme and style variables, run colours, number formatting, and the fallbacks for results
-// that are errors or carry no structured content.
+// that are errors or carry no structured content, and the life cycle with the host.
+
+import { connect } from "./bridge.js";
 
 export function h(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -90,4 +92,35 @@ export function setState(state) {
 
 export function shortId(id) {
   return String(id || "").slice(0, 8);
+}
+
+// A view's life cycle with the host: `waiting` until the call starts, `pending(args)` while it runs,
+// then `draw(result)` on each result and again when the host's theme changes; a cancellation before
+// any result, or a host that does not start the view, is said in words.
+export function startView({ name, waiting, pending, draw }) {
+  const app = document.getElementById("app");
+  const say = (text) => app.replaceChildren(h("p", { class: "sub" }, text));
+  let result = null;
+  applyHostContext({});
+  setState("waiting");
+  say(waiting);
+  connect({
+    name,
+    version: "1.0.0",
+    onInput: (args) => {
+      if (!result) say(pending(args));
+    },
+    onResult: (received) => {
+      result = received;
+      draw(result);
+    },
+    onCancelled: (reason) => {
+      if (result) return;
+      say(`Cancelled${reason ? `: ${reason}` : ""}.`);
+      setState("cancelled");
+    },
+    onContext: (context) => {
+      if (applyHostContext(context) && result) draw(result);
+    },
+  }).catch((error) => say(`This host did not start the view: ${error.message}`));
 }

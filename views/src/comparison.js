@@ -6,38 +6,19 @@
 // per run. The answer does not say which direction of a metric is better, so neither do the colours:
 // each run keeps its colour, the sign is in the label.
 
-import { connect } from "./bridge.js";
-import { applyHostContext, fmt, h, plainAnswer, runColor, setState, shortId, signed } from "./common.js";
+import { fmt, h, plainAnswer, runColor, setState, shortId, signed, startView } from "./common.js";
 
 const app = document.getElementById("app");
 let result = null;
 
-applyHostContext({});
-setState("waiting");
-app.replaceChildren(h("p", { class: "sub" }, "Waiting for the comparison…"));
-
-connect({
+startView({
   name: "mlflow-feast-mcp comparison",
-  version: "1.0.0",
-  onInput: (args) => {
-    if (result) return;
-    const refs = Array.isArray(args.run_ids) ? args.run_ids.join(" vs ") : "runs";
-    app.replaceChildren(h("p", { class: "sub" }, `Comparing ${refs}…`));
-  },
-  onResult: (received) => {
+  waiting: "Waiting for the comparison…",
+  pending: (args) => `Comparing ${Array.isArray(args.run_ids) ? args.run_ids.join(" vs ") : "runs"}…`,
+  draw: (received) => {
     result = received;
     render();
   },
-  onCancelled: (reason) => {
-    if (result) return;
-    app.replaceChildren(h("p", { class: "sub" }, `Cancelled${reason ? `: ${reason}` : ""}.`));
-    setState("cancelled");
-  },
-  onContext: (context) => {
-    if (applyHostContext(context) && result) render();
-  },
-}).catch((error) => {
-  app.replaceChildren(h("p", { class: "sub" }, `This host did not start the view: ${error.message}`));
 });
 
 function render() {

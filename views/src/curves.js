@@ -6,8 +6,7 @@
 // Without two points in any series (or without room), the same facts as a table.
 
 import uPlot from "uplot";
-import { connect } from "./bridge.js";
-import { applyHostContext, cssVar, fmt, h, plainAnswer, runColor, setState, shortId } from "./common.js";
+import { cssVar, fmt, h, plainAnswer, runColor, setState, shortId, startView } from "./common.js";
 
 const CHART_HEIGHT = 220;
 const MIN_CHART_WIDTH = 320;
@@ -16,32 +15,15 @@ const ui = { log: false, mode: null, hidden: new Set() };
 let result = null;
 let plots = [];
 
-applyHostContext({});
-setState("waiting");
-app.replaceChildren(h("p", { class: "sub" }, "Waiting for the metric history…"));
-
-connect({
+startView({
   name: "mlflow-feast-mcp curves",
-  version: "1.0.0",
-  onInput: (args) => {
-    if (result) return;
-    const keys = Array.isArray(args.metric_keys) ? args.metric_keys.join(", ") : "metrics";
-    app.replaceChildren(h("p", { class: "sub" }, `Fetching the history of ${keys}…`));
-  },
-  onResult: (received) => {
+  waiting: "Waiting for the metric history…",
+  pending: (args) =>
+    `Fetching the history of ${Array.isArray(args.metric_keys) ? args.metric_keys.join(", ") : "metrics"}…`,
+  draw: (received) => {
     result = received;
     render();
   },
-  onCancelled: (reason) => {
-    if (result) return;
-    app.replaceChildren(h("p", { class: "sub" }, `Cancelled${reason ? `: ${reason}` : ""}.`));
-    setState("cancelled");
-  },
-  onContext: (context) => {
-    if (applyHostContext(context) && result) render();
-  },
-}).catch((error) => {
-  app.replaceChildren(h("p", { class: "sub" }, `This host did not start the view: ${error.message}`));
 });
 
 // ---- the model of the answer ------------------------------------------------------------------
