@@ -138,7 +138,6 @@ def fit_run_detail(detail: RunDetail, budget: int) -> RunDetail:
     where = {
         "params": "mlflow_search_runs with filter on params.<name> reads a specific one",
         "features": f"mlflow_get_run_features(run_id='{detail.run_id}')",
-        "metrics": f"mlflow_get_metric_history(run_ids=['{detail.run_id}'], metric_keys=[...])",
         "artifacts": f"mlflow_list_artifacts(run_id='{detail.run_id}')",
     }
     clipped = detail.model_copy(
@@ -152,7 +151,7 @@ def fit_run_detail(detail: RunDetail, budget: int) -> RunDetail:
     def build(n: int) -> RunDetail:
         notes = list(clipped.notes)
         for name, items in parts.items():
-            if len(items) > n:
+            if len(items) > n and name != "metrics":  # more_metrics says it, with the call
                 hint = f"; {where[name]}" if name in where else ""
                 notes.append(f"truncated: showing {n} of {len(items)} {name}{hint}")
         more = (detail.more_metrics or 0) + max(len(parts["metrics"]) - n, 0)
