@@ -74,6 +74,10 @@ async def check(client: Client, **arguments: object) -> tuple[dict, str]:
     return result.structured_content, text_of(result)
 
 
+def counts(report: dict) -> dict[str, int]:
+    return {view: len(names) for view, names in report["found"].items()}
+
+
 async def test_production_model_features_all_map_to_feast_views(align_client: Client) -> None:
     report, text = await check(align_client, run_or_model=f"{MODEL}/Production")
     assert report["verdict"] == (
@@ -81,16 +85,31 @@ async def test_production_model_features_all_map_to_feast_views(align_client: Cl
     )
     assert text.splitlines()[0] == report["verdict"]
     assert report["model_version"].startswith(f"{MODEL} v2 (stage")
-    assert report["by_view"] == {"game_features": 11, "game_momentum_features": 2}
+    assert counts(report) == {"game_features": 11, "game_momentum_features": 2}
     assert "h2h_home_win_pct" in report["unused"]["game_features"]
     assert "home_win_streak" not in report["unused"]["game_momentum_features"]
+    # concise: the names by view, as the text lists them, and no per-feature rows (all were found)
+    for view, names in report["found"].items():
+        assert f"{view} ({len(names)}): {', '.join(names)}" in text
+    assert "features" not in report and "by_view" not in report
+
+
+async def test_detailed_maps_every_feature_with_its_types(align_client: Client) -> None:
+    concise, text = await check(align_client, run_or_model=f"{MODEL}/Production")
+    report, detailed_text = await check(
+        align_client, run_or_model=f"{MODEL}/Production", response_format="detailed"
+    )
+    assert report["by_view"] == counts(concise) and "found" not in report
+    assert len(report["features"]) == 13 and all(m["status"] == "found" for m in report["features"])
+    assert all(m["feast_dtype"] for m in report["features"])
+    assert detailed_text == text  # the text lists what it always did; the rows are the detail
 
 
 async def test_alias_ref_reads_feast_refs_of_the_champion(align_client: Client, world: World) -> None:
     report, text = await check(align_client, run_or_model=f"{MODEL}@champion")
     assert report["run_id"] == world.runs["feast_tags"]
     assert report["status"] == "ALIGNED" and report["feature_count"] == 7
-    assert report["by_view"] == {"game_features": 6, "game_momentum_features": 1}
+    assert counts(report) == {"game_features": 6, "game_momentum_features": 1}
     assert "game_momentum_features (1): game_momentum_features:momentum_diff" in text
 
 
@@ -118,7 +137,7 @@ async def test_run_without_feature_record_is_unknown_not_guessed(align_client: C
     assert report["status"] == "UNKNOWN" and report["verdict"].startswith(
         "UNKNOWN: the run recorded no feature list"
     )
-    assert not report.get("features") and not report.get("by_view")
+    assert not report.get("features") and not report.get("by_view") and not report.get("found")
 
 
 async def test_feature_feast_lacks_is_missing(align_client: Client, alignment_runs: dict[str, str]) -> None:
@@ -144,7 +163,7 @@ async def test_renamed_feature_points_at_the_feast_name(
 async def test_recorded_types_are_compared(align_client: Client, alignment_runs: dict[str, str]) -> None:
     good, _ = await check(align_client, run_or_model=alignment_runs["typed_all_present"])
     assert good["status"] == "ALIGNED" and "recorded dtypes match Feast" in good["notes"]
-    assert good["by_view"] == {"game_features": 3, "game_momentum_features": 1}
+    assert counts(good) == {"game_features": 3, "game_momentum_features": 1}
     bad, text = await check(align_client, run_or_model=alignment_runs["dtype_mismatch"])
     assert bad["status"] == "MISALIGNED" and "differ in type" in bad["verdict"]
     (mismatch,) = bad["dtype_mismatches"]

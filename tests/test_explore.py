@@ -208,8 +208,7 @@ async def test_last_three_runs_train_and_val_loss_in_one_call(curves_client, cur
         assert s["last"] == {
             "step": history[-1].step,
             "value": pytest.approx(history[-1].value, rel=1e-3),
-            "time": s["last"]["time"],
-        }
+        }  # no wall-clock time in the concise form: the text has none either
         assert s["points"][0][0] == history[0].step and s["points"][-1][0] == history[-1].step
     assert "missing: run still_running" in answer.text
 
@@ -358,7 +357,11 @@ async def test_a_small_response_budget_cuts_points_and_says_how_to_get_more(worl
 
 async def test_validation_reads_an_overfitting_run(curves_client, curves_world):
     answer = await ok(
-        curves_client, "validate_training_run", run_id="overfit_xgb", compare_with_previous=False
+        curves_client,
+        "validate_training_run",
+        response_format="detailed",
+        run_id="overfit_xgb",
+        compare_with_previous=False,
     )
     found = checks(answer.data)
     over = found["overfitting"]
@@ -372,10 +375,20 @@ async def test_validation_reads_an_overfitting_run(curves_client, curves_world):
 
 
 async def test_validation_reads_convergence_nan_and_gap(curves_client):
-    still = checks((await ok(curves_client, "validate_training_run", run_id="still_improving")).data)
+    still = checks(
+        (
+            await ok(
+                curves_client, "validate_training_run", response_format="detailed", run_id="still_improving"
+            )
+        ).data
+    )
     assert still["convergence"]["status"] == "warn" and still["convergence"]["evidence"]["last_step"] == 49
     assert still["overfitting"]["status"] == "pass"
-    nan = checks((await ok(curves_client, "validate_training_run", run_id="nan_blowup")).data)
+    nan = checks(
+        (
+            await ok(curves_client, "validate_training_run", response_format="detailed", run_id="nan_blowup")
+        ).data
+    )
     assert nan["curve_values"]["status"] == "warn"
     assert nan["curve_values"]["evidence"] == {
         "metric": "train_loss",
@@ -384,10 +397,20 @@ async def test_validation_reads_convergence_nan_and_gap(curves_client):
         "last_finite_step": NAN_FROM_STEP - 1,
     }
     assert nan["overfitting"]["status"] == "skipped"
-    gap = checks((await ok(curves_client, "validate_training_run", run_id="gap_widens")).data)
+    gap = checks(
+        (
+            await ok(curves_client, "validate_training_run", response_format="detailed", run_id="gap_widens")
+        ).data
+    )
     assert gap["train_val_gap"]["status"] == "warn" and gap["overfitting"]["status"] == "pass"
     assert gap["train_val_gap"]["evidence"]["late_gap"] > 3 * gap["train_val_gap"]["evidence"]["early_gap"]
-    clean = checks((await ok(curves_client, "validate_training_run", run_id="clean_converged")).data)
+    clean = checks(
+        (
+            await ok(
+                curves_client, "validate_training_run", response_format="detailed", run_id="clean_converged"
+            )
+        ).data
+    )
     assert {clean[n]["status"] for n in ("curve_values", "overfitting", "convergence", "train_val_gap")} == {
         "pass"
     }

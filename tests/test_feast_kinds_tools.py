@@ -253,7 +253,9 @@ async def test_run_features_carry_feasts_own_record(kclient: Any, kinds_world: K
 async def test_validation_warns_on_stale_and_never_materialized_views(
     kclient: Any, kinds_world: KindsWorld
 ) -> None:
-    answer = await ok(kclient, "validate_training_run", run_id=kinds_world.training_run_id)
+    answer = await ok(
+        kclient, "validate_training_run", response_format="detailed", run_id=kinds_world.training_run_id
+    )
     checks = {c["name"]: c for c in answer.data["checks"]}
     fresh = checks["freshness"]
     assert fresh["status"] == "warn"

@@ -431,7 +431,9 @@ def _checks(data: dict) -> dict[str, dict]:
 
 
 async def test_validating_the_newest_autolog_run_uses_autologs_names(m3, mc, mlflow3_world) -> None:
-    answer = await ok(m3, "validate_training_run", expected_algorithm="RandomForestClassifier")
+    answer = await ok(
+        m3, "validate_training_run", response_format="detailed", expected_algorithm="RandomForestClassifier"
+    )
     checks = _checks(answer.data)
     assert answer.data["run"]["run_id"] == mlflow3_world.runs["rf_champion"]
     assert not [c for c in checks.values() if c["status"] == "fail"], answer.text
@@ -453,17 +455,27 @@ async def test_validating_the_newest_autolog_run_uses_autologs_names(m3, mc, mlf
 )
 async def test_expected_algorithm_matches_any_recorded_name(m3, mlflow3_world, name) -> None:
     answer = await ok(
-        m3, "validate_training_run", run_id=mlflow3_world.runs["rf_autolog"], expected_algorithm=name
+        m3,
+        "validate_training_run",
+        response_format="detailed",
+        run_id=mlflow3_world.runs["rf_autolog"],
+        expected_algorithm=name,
     )
     assert _checks(answer.data)["expectations"]["status"] == "pass"
     wrong = await ok(
-        m3, "validate_training_run", run_id=mlflow3_world.runs["rf_autolog"], expected_algorithm="xgboost"
+        m3,
+        "validate_training_run",
+        response_format="detailed",
+        run_id=mlflow3_world.runs["rf_autolog"],
+        expected_algorithm="xgboost",
     )
     assert 'algorithm is "RandomForestClassifier' in _checks(wrong.data)["expectations"]["summary"]
 
 
 async def test_checks_of_the_seeds_convention_are_skipped_for_an_autolog_run(m3, mlflow3_world) -> None:
-    answer = await ok(m3, "validate_training_run", run_id=mlflow3_world.runs["rf_autolog"])
+    answer = await ok(
+        m3, "validate_training_run", response_format="detailed", run_id=mlflow3_world.runs["rf_autolog"]
+    )
     checks = _checks(answer.data)
     assert checks["params"]["status"] == "pass" and "not this convention's" in checks["params"]["summary"]
     assert checks["metrics"]["status"] == "pass" and "sample counts" in checks["metrics"]["summary"]
@@ -476,11 +488,13 @@ async def test_checks_of_the_seeds_convention_are_skipped_for_an_autolog_run(m3,
 
 async def test_a_trial_is_compared_with_the_previous_trial_of_its_own_sweep(m3, mlflow3_world) -> None:
     trials = mlflow3_world.sweep_children
-    answer = await ok(m3, "validate_training_run", run_id=trials[2])
+    answer = await ok(m3, "validate_training_run", response_format="detailed", run_id=trials[2])
     assert answer.data["changes"]["previous_run_id"] == trials[1]
     grid = mlflow3_world.grid_children
     for child in grid:
-        report = await ok(m3, "validate_training_run", run_id=child, compare_with_previous=True)
+        report = await ok(
+            m3, "validate_training_run", response_format="detailed", run_id=child, compare_with_previous=True
+        )
         previous = (report.data.get("changes") or {}).get("previous_run_id")
         assert previous is None or previous in grid  # never another sweep's trial nor a top-level run
 

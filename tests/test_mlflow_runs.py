@@ -129,8 +129,13 @@ async def test_features_prefer_features_json(client, world):
     answer = await ok(client, "mlflow_get_run_features", run_id=world.runs["seed"])
     assert answer.data["source"] == "features.json"
     assert answer.data["features"] == FEATURES_V1
-    assert answer.data["top_features"][0] == "home_win_pct_l10"
+    assert next(iter(answer.data["importances"])) == "home_win_pct_l10"  # the top features, best first
     assert answer.data["importances"]["home_win_pct_l10"] == 0.5
+    assert "top_features" not in answer.data  # the importances' names say them (concise, as the text)
+    detailed = await ok(
+        client, "mlflow_get_run_features", run_id=world.runs["seed"], response_format="detailed"
+    )
+    assert detailed.data["top_features"][0] == "home_win_pct_l10"
 
 
 async def test_features_fall_back_to_chunked_params(client, world):

@@ -75,6 +75,7 @@ async def test_valid_run_passes_every_check_with_evidence(vclient, vworld: Valid
     answer = await ok(
         vclient,
         "validate_training_run",
+        response_format="detailed",
         run_id=vworld.runs["valid"],
         expected_model_version="v2.0",
         expected_feature_count=13,
@@ -107,7 +108,9 @@ async def test_valid_run_passes_every_check_with_evidence(vclient, vworld: Valid
 
 
 async def test_missing_features_json_fails_artifacts_naming_the_path(vclient, vworld) -> None:
-    answer = await ok(vclient, "validate_training_run", run_id=vworld.runs["no_features_json"])
+    answer = await ok(
+        vclient, "validate_training_run", response_format="detailed", run_id=vworld.runs["no_features_json"]
+    )
     assert answer.text.splitlines()[0].startswith("FAIL: 1 of 8 checks failed: artifacts;")
     assert failed(answer.data) == ["artifacts"]
     check = by_name(answer.data)["artifacts"]
@@ -119,7 +122,9 @@ async def test_missing_features_json_fails_artifacts_naming_the_path(vclient, vw
 
 
 async def test_metric_out_of_range_fails_metrics_with_the_value(vclient, vworld) -> None:
-    answer = await ok(vclient, "validate_training_run", run_id=vworld.runs["bad_metric"])
+    answer = await ok(
+        vclient, "validate_training_run", response_format="detailed", run_id=vworld.runs["bad_metric"]
+    )
     assert answer.text.splitlines()[0].startswith("FAIL: 1 of 8 checks failed: metrics;")
     assert failed(answer.data) == ["metrics"]
     check = by_name(answer.data)["metrics"]
@@ -130,7 +135,7 @@ async def test_metric_out_of_range_fails_metrics_with_the_value(vclient, vworld)
 
 async def test_unregistered_run_fails_registry_saying_not_registered(vclient, vworld) -> None:
     run_id = vworld.runs["unregistered"]
-    answer = await ok(vclient, "validate_training_run", run_id=run_id)
+    answer = await ok(vclient, "validate_training_run", response_format="detailed", run_id=run_id)
     assert answer.text.splitlines()[0].startswith("FAIL: 1 of 8 checks failed: registry;")
     assert failed(answer.data) == ["registry"]
     check = by_name(answer.data)["registry"]
@@ -143,7 +148,9 @@ async def test_unregistered_run_fails_registry_saying_not_registered(vclient, vw
 
 
 async def test_feature_missing_from_feast_fails_alignment_naming_it(vclient, vworld) -> None:
-    answer = await ok(vclient, "validate_training_run")  # 'latest' is the misaligned run
+    answer = await ok(
+        vclient, "validate_training_run", response_format="detailed"
+    )  # 'latest' is the misaligned run
     assert answer.data["run"]["run_id"] == vworld.runs["misaligned"]
     assert answer.text.splitlines()[0].startswith("FAIL: 1 of 8 checks failed: alignment;")
     assert failed(answer.data) == ["alignment"]
@@ -157,6 +164,7 @@ async def test_unmet_expectations_fail_with_expected_and_actual(vclient, vworld)
     answer = await ok(
         vclient,
         "validate_training_run",
+        response_format="detailed",
         run_id=vworld.runs["valid"],
         expected_model_version="v3.0",
         expected_feature_count=12,
@@ -170,7 +178,9 @@ async def test_unmet_expectations_fail_with_expected_and_actual(vclient, vworld)
 
 
 async def test_without_feast_alignment_is_skipped_with_the_reason(vclient_no_feast, vworld) -> None:
-    answer = await ok(vclient_no_feast, "validate_training_run", run_id=vworld.runs["valid"])
+    answer = await ok(
+        vclient_no_feast, "validate_training_run", response_format="detailed", run_id=vworld.runs["valid"]
+    )
     assert answer.text.splitlines()[0] == "PASS: 7/7 checks; skipped: alignment, expectations"
     check = by_name(answer.data)["alignment"]
     assert check["status"] == "skipped"
@@ -178,7 +188,9 @@ async def test_without_feast_alignment_is_skipped_with_the_reason(vclient_no_fea
 
 
 async def test_first_run_has_nothing_to_compare_with(vclient_no_feast, vworld) -> None:
-    answer = await ok(vclient_no_feast, "validate_training_run", run_id=vworld.runs["previous"])
+    answer = await ok(
+        vclient_no_feast, "validate_training_run", response_format="detailed", run_id=vworld.runs["previous"]
+    )
     comparison = by_name(answer.data)["comparison"]
     assert comparison == {
         "name": "comparison",
@@ -188,10 +200,12 @@ async def test_first_run_has_nothing_to_compare_with(vclient_no_feast, vworld) -
 
 
 async def test_seed_world_failed_and_bare_runs_fail_the_run_and_params_checks(client, world) -> None:
-    failed = await ok(client, "validate_training_run", run_id=world.runs["failed"])
+    failed = await ok(
+        client, "validate_training_run", response_format="detailed", run_id=world.runs["failed"]
+    )
     run_check = by_name(failed.data)["run"]
     assert run_check["status"] == "fail" and "status FAILED" in run_check["summary"]
-    bare = await ok(client, "validate_training_run", run_id=world.runs["bare"])
+    bare = await ok(client, "validate_training_run", response_format="detailed", run_id=world.runs["bare"])
     params = by_name(bare.data)["params"]
     assert params["status"] == "fail"
     for name in ("model_version", "feature_count", "top_features", "features (no features_part*"):
@@ -200,9 +214,13 @@ async def test_seed_world_failed_and_bare_runs_fail_the_run_and_params_checks(cl
 
 
 async def test_bad_run_references_are_clear_errors(vclient_no_feast) -> None:
-    text = await error(vclient_no_feast, "validate_training_run", run_id="0" * 32)
+    text = await error(vclient_no_feast, "validate_training_run", response_format="detailed", run_id="0" * 32)
     assert "No run with id" in text
-    text = await error(vclient_no_feast, "validate_training_run", run_id="no_such_run_name")
+    text = await error(
+        vclient_no_feast, "validate_training_run", response_format="detailed", run_id="no_such_run_name"
+    )
     assert "No run 'no_such_run_name'" in text
-    text = await error(vclient_no_feast, "validate_training_run", expected_feature_count=-1)
+    text = await error(
+        vclient_no_feast, "validate_training_run", response_format="detailed", expected_feature_count=-1
+    )
     assert "expected_feature_count" in text

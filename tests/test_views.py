@@ -277,7 +277,7 @@ async def test_comparison_view_draws_deltas_params_features_and_importances(
         if v is not None
     ]
     assert [(b["feature"], b["run"], b["value"]) for b in state["importanceBars"]] == recorded
-    assert len(recorded) == 10
+    assert len(data["importance_shifts"]) == 5 and len(recorded) >= 5  # the concise form's top five
     assert png_size(shot)[1] > 600
 
 

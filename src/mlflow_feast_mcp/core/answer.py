@@ -4,7 +4,7 @@ clients that read it) and a compact text (for the model), both measured against 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Self
 
 from pydantic import BaseModel
 
@@ -12,7 +12,13 @@ from .render import render
 
 
 class Answer(BaseModel):
-    """An output model. Subclasses override `render_text` when the generic rendering reads poorly."""
+    """An output model. Subclasses override `render_text` when the generic rendering reads poorly, and
+    `concise` when their concise form tells less than the whole model."""
+
+    def concise(self) -> Self:
+        """The concise form: what the concise text tells, and nothing more. Both views of a concise
+        answer (text and structured content) are rendered from it, so they carry the same facts."""
+        return self
 
     def structured(self) -> dict[str, Any]:
         """The structured content, as lean as the text: fields left at their (empty) default are omitted."""

@@ -110,10 +110,37 @@ class AlignmentReport(Answer):
     missing: list[str] = []
     dtype_mismatches: list[DtypeMismatch] = []
     unused: dict[str, list[str]] = Field({}, description="features of the relevant views the run did not use")
-    features: list[FeatureMapping] = []
+    found: dict[str, list[str]] = Field({}, description="view -> the features found there (concise form)")
+    features: list[FeatureMapping] = Field([], description="every feature's mapping; concise: the exceptions")
     feature_service: ServiceCheck | None = None
     as_trained: AsTrained | None = None
     notes: list[str] = []
+
+    def concise(self) -> AlignmentReport:
+        """Found features as names grouped by view (as the text lists them); mappings only where a
+        feature is missing or defined in more than one view; counts by view left to the verdict."""
+        if self.found or not self.features:
+            return self
+        return self.model_copy(
+            update={
+                "by_view": {},
+                "found": self._found_by_view(),
+                "features": [
+                    m.model_copy(update={"feast_dtype": None, "run_dtype": None})
+                    for m in self.features
+                    if m.status == "missing" or m.also_in
+                ],
+            }
+        )
+
+    def _found_by_view(self) -> dict[str, list[str]]:
+        if self.found:
+            return self.found
+        grouped: dict[str, list[str]] = {}
+        for m in self.features:
+            if m.status == "found":
+                grouped.setdefault(m.view or "", []).append(m.feature)
+        return grouped
 
     def render_text(self) -> str:
         """Verdict first, then features grouped by view, then what is missing, mistyped or unused."""
@@ -126,15 +153,14 @@ class AlignmentReport(Answer):
             *self._context_lines(),
             f"checked: {subject}; {self.feature_count} features from {self.feature_source}{where}",
         ]
-        grouped: dict[str, list[str]] = {}
-        for m in self.features:
-            if m.status == "found":
-                label = scalar(m.feature) + (
-                    f" (also in {', '.join(map(scalar, m.also_in))})" if m.also_in else ""
-                )
-                grouped.setdefault(m.view or "", []).append(label)
-        for view, names in grouped.items():
-            lines.append(f"{scalar(view)} ({len(names)}): " + ", ".join(names))
+        also_in = {(m.view, m.feature): m.also_in for m in self.features if m.also_in}
+
+        def label(view: str, feature: str) -> str:
+            other = also_in.get((view, feature))
+            return scalar(feature) + (f" (also in {', '.join(map(scalar, other))})" if other else "")
+
+        for view, names in self._found_by_view().items():
+            lines.append(f"{scalar(view)} ({len(names)}): " + ", ".join(label(view, n) for n in names))
         for m in self.features:
             if m.status == "missing":
                 why = f"; {m.note}" if m.note else ""

@@ -34,6 +34,13 @@ class FeatureDiff(BaseModel):
     removed: list[str] = []
 
 
+SHIFTS_SHOWN = 5  # importance shifts a concise answer shows
+
+
+def _changed(delta: MetricDelta) -> bool:
+    return len({str(v) for v in delta.values}) > 1
+
+
 class RunComparison(Answer):
     versions: list[str | None] = Field(
         [], description="the model version each run stands for, when asked by version"
@@ -51,6 +58,21 @@ class RunComparison(Answer):
     )
     truncated: bool = False
     notes: list[str] = []
+
+    def concise(self) -> RunComparison:
+        """What the text tells: the metrics that changed, the baseline's five top features' shifts,
+        the feature records only when not all are features.json, no start times."""
+        return self.model_copy(
+            update={
+                "runs": [r.model_copy(update={"start_time": None}) for r in self.runs],
+                "metric_deltas": [d for d in self.metric_deltas if _changed(d)],
+                "importance_shifts": dict(list(self.importance_shifts.items())[:SHIFTS_SHOWN]),
+                "feature_sources": self.feature_sources if self._mixed_sources() else [],
+            }
+        )
+
+    def _mixed_sources(self) -> bool:
+        return any(not s.split(": ", 1)[-1].startswith("features.json") for s in self.feature_sources)
 
     def render_text(self) -> str:
         """Each run in a line, then only what differs: metrics, params, features, importances."""
@@ -73,7 +95,7 @@ class RunComparison(Answer):
                 else ""
             )
             for d in self.metric_deltas
-            if len({str(v) for v in d.values}) > 1
+            if _changed(d)
         ]
         lines.append("metrics changed: " + ("; ".join(deltas) or "none"))
         lines.append(
@@ -85,15 +107,13 @@ class RunComparison(Answer):
             removed = ", ".join(scalar(f) for f in diff.removed) or "none"
             lines.append(f"features vs baseline ({diff.run_id[:8]}): added {added}; removed {removed}")
         if self.importance_shifts:
-            shifts = list(self.importance_shifts.items())[:5]
+            shifts = list(self.importance_shifts.items())[:SHIFTS_SHOWN]
             lines.append(
                 "importance of baseline's top features: "
                 + "; ".join(f"{scalar(k)} {arrow(v)}" for k, v in shifts)
             )
-        if any(not source.split(": ", 1)[-1].startswith("features.json") for source in self.feature_sources):
-            lines.append(
-                "feature records: " + ", ".join(self.feature_sources)
-            )  # only when not all features.json
+        if self._mixed_sources():
+            lines.append("feature records: " + ", ".join(self.feature_sources))
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
 

@@ -45,10 +45,13 @@ FEAST_RETRIEVAL_TAGS = (
 )  # fmt: skip
 
 
+TOP_SHOWN = 10  # importances a concise answer shows
+
+
 class RunFeatures(Answer):
     """The ordered feature list of a run and its provenance."""
 
-    run_id: str
+    run_id: str | None = Field(None, description="left out inside an answer that names the run")
     run_name: str | None = None
     source: FeatureSource = Field(description="where the list was read from, most trusted first")
     feature_count: int = Field(description="number of features in the list")
@@ -58,11 +61,29 @@ class RunFeatures(Answer):
     dtypes: dict[str, str] = Field({}, description="feature -> type, when the run recorded types")
     top_features: list[str] = Field([], description="most important first")
     importances: dict[str, float] = {}
+    importance_count: int | None = Field(None, description="importances recorded, when more are than shown")
     model_id: str | None = Field(None, description="whose signature")
     labels: list[str] = Field([], description="left out")
     possible_labels: list[str] = []
     feast_retrieval: dict[str, str] = Field({}, description="Feast's feast.* tags but the refs")
     notes: list[str] = []
+
+    def concise(self) -> RunFeatures:
+        """The ten largest importances (their names are the top features), as the text shows them."""
+        if not self.importances or self.importance_count is not None:
+            return self
+        ranked = sorted(self.importances.items(), key=lambda kv: -kv[1])
+        more = len(ranked) > TOP_SHOWN
+        return self.model_copy(
+            update={
+                "importances": dict(ranked[:TOP_SHOWN]),
+                "importance_count": len(ranked) if more else None,
+                "top_features": [],
+                "notes": [*self.notes, "every importance: response_format='detailed'"]
+                if more
+                else self.notes,
+            }
+        )
 
     def render_text(self) -> str:
         """The model's view: the list, where it came from, the ten most important features."""
@@ -94,9 +115,10 @@ class RunFeatures(Answer):
             )
         if self.importances:
             ranked = sorted(self.importances.items(), key=lambda kv: -kv[1])
+            total = self.importance_count or len(ranked)
             lines.append(
-                f"importances (top {min(10, len(ranked))} of {len(ranked)}): "
-                + ", ".join(f"{scalar(k)}={scalar(v)}" for k, v in ranked[:10])
+                f"importances (top {min(TOP_SHOWN, len(ranked))} of {total}): "
+                + ", ".join(f"{scalar(k)}={scalar(v)}" for k, v in ranked[:TOP_SHOWN])
             )
         elif self.top_features:
             lines.append("top_features: " + ", ".join(scalar(f) for f in self.top_features))

@@ -70,6 +70,23 @@ class MetricCurves(Answer):
     truncated: bool = False
     hint: str | None = None
 
+    def concise(self) -> MetricCurves:
+        """The curves as the text tells them: first and last points without their wall-clock times."""
+        untimed = {"time": None}
+        return self.model_copy(
+            update={
+                "series": [
+                    s.model_copy(
+                        update={
+                            "first": s.first.model_copy(update=untimed),
+                            "last": s.last.model_copy(update=untimed),
+                        }
+                    )
+                    for s in self.series
+                ]
+            }
+        )
+
     def render_text(self) -> str:
         window = ""
         if self.min_step is not None or self.max_step is not None:

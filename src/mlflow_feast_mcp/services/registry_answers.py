@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Sequence
 
-from pydantic import BaseModel, Field, PrivateAttr
+from pydantic import BaseModel, Field
 
 from ..backends.mlflow_api import MlflowApi, MlflowMissing
 from ..backends.mlflow_models import LoggedModel, Run
@@ -38,6 +38,7 @@ from .registry import (
 from .runs import KEY_METRICS, SUMMARY_OTHERS, RunSummary, metrics_text, run_line, summarize_run
 
 MODEL_METRICS_HINT = "mlflow_search_logged_models(model_id=...) lists every metric"
+FULL_LIST = "full list: mlflow_get_run_features, or response_format='detailed'"
 
 
 class ModelRow(BaseModel):
@@ -74,14 +75,46 @@ class ModelVersionAnswer(Answer):
     logged_model: LoggedModelRow | None = None
     features: RunFeatures | None = None
     notes: list[str] = []
-    _detailed: bool = PrivateAttr(False)  # the full feature list in the text, not just the top five
+
+    def concise(self) -> ModelVersionAnswer:
+        """The version as the text tells it: the run's top five features (not the list, nor the Feast
+        retrieval tags), no start time, and the version's run id, status and source only where they
+        say more than the run line (a run other than the one summarised, a status not READY)."""
+        v, f, run = self.version, self.features, self.run
+        update: dict = {}
+        if v is not None:
+            same_run = run is not None and v.run_id == run.run_id
+            update["version"] = v.model_copy(
+                update={
+                    "run_id": None if same_run else v.run_id,
+                    "status": None if v.status == "READY" else v.status,
+                    "source": None,
+                }
+            )
+        if run is not None:
+            update["run"] = run.model_copy(update={"start_time": None})
+        if f is not None:
+            top = f.top_features[:5]
+            update["features"] = f.model_copy(
+                update={
+                    "run_id": None if run is not None and f.run_id == run.run_id else f.run_id,
+                    "run_name": None,
+                    "logged_feature_count": None,
+                    "features": [] if top else f.features,
+                    "feature_refs": [],
+                    "top_features": top,
+                    "feast_retrieval": {},
+                    "notes": [*f.notes, FULL_LIST] if top and f.features else f.notes,
+                }
+            )
+        return self.model_copy(update=update)
 
     def render_text(self) -> str:
         r, v, m = self.resolution, self.version, self.logged_model
         lines = []
         if r is not None and v is not None:
             aliases = f"; aliases: {', '.join(scalar(a) for a in v.aliases)}" if v.aliases else "; no aliases"
-            status = f"; status {v.status}" if v.status != "READY" else ""
+            status = f"; status {v.status}" if v.status not in (None, "READY") else ""
             lines.append(
                 f"{scalar(r.model_name)} {scalar(r.ref)} -> version {v.version} (resolved by {r.resolved_by}); "
                 f"stage {v.stage}{aliases}{status}; created {v.created}"
@@ -108,11 +141,10 @@ class ModelVersionAnswer(Answer):
         if self.features:
             f = self.features
             head = f"features: {f.feature_count} from {f.source}"
-            if self._detailed or not f.top_features:
+            if f.features:
                 lines.append(f"{head}: " + ", ".join(scalar(x) for x in f.features))
             else:
-                lines.append(f"{head}; top: " + ", ".join(scalar(x) for x in f.top_features[:5]))
-                lines.append("(full list: mlflow_get_run_features, or response_format='detailed')")
+                lines.append(f"{head}; top: " + ", ".join(scalar(x) for x in f.top_features))
             lines += [f"note: {n}" for n in f.notes]
         extra = self.model_dump(include={"tags", "notes"}, exclude_none=True)
         if any(extra.values()):
@@ -206,7 +238,6 @@ async def describe_model_version(
         version=info,
         tags={k: clip(v, 200) for k, v in version.tags.items()},
     )
-    answer._detailed = detailed
     run = None
     if info.run_id and RUN_ID.match(info.run_id):
         run = await _with_run(answer, api, info.run_id, info.model_id, detailed, key_metrics)
@@ -247,7 +278,6 @@ async def _unregistered(
     api: MlflowApi, logged: LoggedModel, detailed: bool, key_metrics: Sequence[str]
 ) -> ModelVersionAnswer:
     answer = ModelVersionAnswer()
-    answer._detailed = detailed
     answer.notes.append(
         f"no registry version was made from {logged.model_id}; this is the LoggedModel itself "
         f"(mlflow_search_logged_models(model_id='{logged.model_id}') reads it in full)"
@@ -272,5 +302,4 @@ def fit_model_version(answer: ModelVersionAnswer, budget: int) -> ModelVersionAn
             "features": fit_run_features(answer.features, budget // 2) if answer.features else None,
         }
     )
-    cut._detailed = answer._detailed
     return cut

@@ -79,6 +79,25 @@ class ValidationReport(Answer):
     changes: RunChanges | None = Field(None, description="against the previous finished run, when compared")
     truncated: bool = False
 
+    def concise(self) -> ValidationReport:
+        """What the text tells: each check's summary without its evidence, the run without its metrics
+        (the checks quote the ones that decided), the changed metrics only."""
+        ch = self.changes
+        return self.model_copy(
+            update={
+                "run": self.run.model_copy(update={"metrics": {}, "more_metrics": None}),
+                "checks": [c.model_copy(update={"evidence": {}}) for c in self.checks],
+                "changes": None
+                if ch is None
+                else ch.model_copy(
+                    update={
+                        "previous_start_time": None,
+                        "metric_changes": [m for m in ch.metric_changes if _shown(m)],
+                    }
+                ),
+            }
+        )
+
     def render_text(self) -> str:
         """The compact answer: the verdict first, one line per check, then what changed."""
         r = self.run
@@ -103,11 +122,7 @@ class ValidationReport(Answer):
                     f"  features added: {_short(ch.features_added, 20) or 'none'}; "
                     f"removed: {_short(ch.features_removed, 20) or 'none'}"
                 )
-            deltas = [
-                m
-                for m in ch.metric_changes
-                if m.delta not in (None, 0) or m.previous is None or m.current is None
-            ]
+            deltas = [m for m in ch.metric_changes if _shown(m)]
             if deltas:
                 lines.append(
                     "  metrics: "
@@ -125,6 +140,11 @@ class ValidationReport(Answer):
                 "see mlflow_get_run / mlflow_compare_runs"
             )
         return "\n".join(lines)
+
+
+def _shown(m: MetricChange) -> bool:
+    """A metric change the text names: it moved, appeared or disappeared."""
+    return m.delta not in (None, 0) or m.previous is None or m.current is None
 
 
 def _short(values: list[str], limit: int = 8) -> str:

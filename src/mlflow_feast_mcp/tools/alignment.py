@@ -19,6 +19,7 @@ from ..services.registry import (
     resolve_model_version,
     source_run_of_version,
 )
+from .common import ResponseFormat
 from .deps import Deps
 from .respond import respond
 
@@ -34,8 +35,9 @@ async def check_feature_alignment(
     ] = "latest",
     project: Annotated[
         str | None,
-        Field(description="default the run's feast.project", max_length=200),
+        Field(description="default the run's", max_length=200),
     ] = None,
+    response_format: ResponseFormat = "concise",
     *,
     deps: Deps,
 ) -> Annotated[CallToolResult, AlignmentReport]:
@@ -60,7 +62,7 @@ async def check_feature_alignment(
     )
     if run.status != "FINISHED":
         report.notes.append(f"the run's status is {run.status}")
-    return respond(fit_alignment(report, settings.response_budget))
+    return respond(fit_alignment(report, settings.response_budget), response_format == "detailed")
 
 
 TOOLS = (check_feature_alignment,)

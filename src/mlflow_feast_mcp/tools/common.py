@@ -11,10 +11,7 @@ READ_ONLY = ToolAnnotations(
     read_only_hint=True, idempotent_hint=True, destructive_hint=False, open_world_hint=False
 )
 
-ResponseFormat = Annotated[
-    Literal["concise", "detailed"],
-    Field(description="'detailed' adds every field"),
-]
+ResponseFormat = Literal["concise", "detailed"]  # 'detailed' adds every field; the enum says it
 PageToken = Annotated[
     str | None,
     Field(description="from next_page_token"),

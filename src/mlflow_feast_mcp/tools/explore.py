@@ -44,16 +44,16 @@ async def mlflow_get_metric_history(
         list[Name] | None,
         Field(
             max_length=10,
-            description="runs or model refs; default the newest",
+            description="runs or model refs",
         ),
     ] = None,
-    last_runs: Annotated[int, Field(ge=1, le=10, description="how many newest runs, e.g. 3")] = 1,
+    last_runs: Annotated[int, Field(ge=1, le=10, description="newest runs, e.g. 3")] = 1,
     experiment: ExperimentRef = None,
-    x_axis: Annotated[Literal["step", "timestamp"], Field(description="step or timestamp")] = "step",
+    x_axis: Literal["step", "timestamp"] = "step",
     steps: Annotated[
         str | None, Field(max_length=50, description="a step window, e.g. '100-500', '100-'")
     ] = None,
-    max_points: Annotated[int, Field(ge=4, le=2000, description="e.g. 200")] = 200,
+    max_points: Annotated[int, Field(ge=4, le=2000)] = 200,
     *,
     deps: Deps,
 ) -> Annotated[CallToolResult, MetricCurves]:

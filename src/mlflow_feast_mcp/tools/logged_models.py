@@ -42,7 +42,7 @@ async def mlflow_search_logged_models(
         list[str] | None,
         Field(description="e.g. ['metrics.val_accuracy DESC']", max_length=5),
     ] = None,
-    page_size: Annotated[int, Field(ge=1, le=100, description="e.g. 20")] = 20,
+    page_size: Annotated[int, Field(ge=1, le=100)] = 20,
     page_token: PageToken = None,
     *,
     deps: Deps,

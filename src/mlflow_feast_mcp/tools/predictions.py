@@ -19,13 +19,10 @@ SAMPLE_ROWS = 5
 
 
 async def predictions_spot_check(
-    version_ref: Annotated[
-        str,
-        Field(description="e.g. 'Production'", max_length=500),
-    ] = "Production",
+    version_ref: Annotated[str, Field(description="e.g. '@champion'", max_length=500)] = "Production",
     model_name: ModelName = None,
     since: Moment = None,
-    max_batches: Annotated[int, Field(ge=1, le=100, description="e.g. 10")] = 10,
+    max_batches: Annotated[int, Field(ge=1, le=100)] = 10,
     *,
     deps: Deps,
 ) -> Annotated[CallToolResult, PredictionsSpotCheck]:

@@ -24,7 +24,7 @@ from .respond import respond
 
 ModelName = Annotated[
     str | None,
-    Field(description="default model if omitted", max_length=500),
+    Field(description="default if omitted", max_length=500),
 ]
 
 VERSIONS_PER_PAGE = 50  # a page is also cut to the response budget
@@ -34,7 +34,7 @@ async def mlflow_list_registered_models(
     name_contains: Annotated[
         str | None, Field(description="part of the name, e.g. 'winner'", max_length=200)
     ] = None,
-    page_size: Annotated[int, Field(ge=1, le=500, description="e.g. 50")] = 100,
+    page_size: Annotated[int, Field(ge=1, le=500)] = 100,
     page_token: PageToken = None,
     *,
     deps: Deps,
@@ -85,7 +85,7 @@ async def mlflow_get_model_version(
     api, s = await deps.mlflow(), deps.settings
     name, ref = parse_model_ref(version_ref, model_name or s.default_model)
     answer = await describe_model_version(api, name, ref, response_format == "detailed", s.key_metrics)
-    return respond(fit_model_version(answer, s.response_budget))
+    return respond(fit_model_version(answer, s.response_budget), response_format == "detailed")
 
 
 TOOLS = (mlflow_list_registered_models, mlflow_get_registered_model, mlflow_get_model_version)

@@ -8,8 +8,10 @@ from mcp.types import CallToolResult, TextContent
 from ..core.answer import Answer
 
 
-def respond(answer: Answer) -> CallToolResult:
+def respond(answer: Answer, detailed: bool = False) -> CallToolResult:
+    """Both views of one form of the answer: the whole model when `detailed`, else its concise form."""
+    shown = answer if detailed else answer.concise()
     return CallToolResult(
-        content=[TextContent(type="text", text=answer.render_text())],
-        structured_content=answer.structured(),
+        content=[TextContent(type="text", text=shown.render_text())],
+        structured_content=shown.structured(),
     )

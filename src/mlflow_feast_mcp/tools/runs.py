@@ -32,7 +32,7 @@ async def mlflow_list_experiments(
         str | None, Field(description="part of the name, e.g. 'nba'", max_length=200)
     ] = None,
     include_deleted: Annotated[bool, Field(description="also deleted ones")] = False,
-    page_size: Annotated[int, Field(ge=1, le=500, description="e.g. 50")] = 100,
+    page_size: Annotated[int, Field(ge=1, le=500)] = 100,
     page_token: PageToken = None,
     *,
     deps: Deps,
@@ -62,7 +62,7 @@ async def mlflow_search_runs(
         Field(description="list a sweep's trials", max_length=300),
     ] = None,
     include_children: Annotated[bool, Field(description="also child runs")] = False,
-    page_size: Annotated[int, Field(ge=1, le=200, description="e.g. 20")] = 20,
+    page_size: Annotated[int, Field(ge=1, le=200)] = 20,
     page_token: PageToken = None,
     *,
     deps: Deps,
@@ -95,11 +95,14 @@ async def mlflow_get_run(
     return respond(fit_run_detail(detail, deps.settings.response_budget))
 
 
-async def mlflow_get_run_features(run_id: RunRef, *, deps: Deps) -> Annotated[CallToolResult, RunFeatures]:
+async def mlflow_get_run_features(
+    run_id: RunRef, response_format: ResponseFormat = "concise", *, deps: Deps
+) -> Annotated[CallToolResult, RunFeatures]:
     """The ordered features a run trained on, where recorded, top features, importances."""
     api = await deps.mlflow()
     run = await resolve_run(api, run_id, deps.settings.default_experiment)
-    return respond(fit_run_features(await run_features(api, run), deps.settings.response_budget))
+    features = fit_run_features(await run_features(api, run), deps.settings.response_budget)
+    return respond(features, response_format == "detailed")
 
 
 async def mlflow_compare_runs(

@@ -19,7 +19,7 @@ from ..services.validation import (
     skipped_alignment,
     validate_run,
 )
-from .common import RunRef
+from .common import ResponseFormat, RunRef
 from .deps import Deps
 from .respond import respond
 
@@ -43,6 +43,7 @@ async def validate_training_run(
         Field(description="vs the previous top-level run"),
     ] = True,
     check_predictions: Annotated[bool, Field(description="also spot-check predictions")] = False,
+    response_format: ResponseFormat = "concise",
     *,
     deps: Deps,
 ) -> Annotated[CallToolResult, ValidationReport]:
@@ -77,7 +78,7 @@ async def validate_training_run(
         else:
             step = await predictions_step(api, store, run, settings.default_model, settings.response_budget)
         report = with_check(report, step)
-    return respond(fit_report(report, settings.response_budget))
+    return respond(fit_report(report, settings.response_budget), response_format == "detailed")
 
 
 TOOLS = (validate_training_run,)
