@@ -96,8 +96,8 @@ async def test_features_per_model_version_as_seeded(mcp_client, seeded):
         data, _ = await ok(mcp_client, "mlflow_get_run_features", run_id=run.run_id)
         assert data["features"] == list(SPECS[run.role].features), run.run_name
         assert data["source"] == "features.json" and data["logged_feature_count"] == len(data["features"])
-        shown = len(data["importances"])  # the ten largest, and how many there are when more
-        assert shown == min(10, len(data["features"]))
+        shown = len(data["importances"])  # the five largest, and how many there are when more
+        assert shown == min(5, len(data["features"]))
         assert data.get("importance_count", shown) == len(data["features"])
         seen[run.model_version] = data["features"]
     assert len({tuple(f) for f in seen.values()}) == len(seen)  # every version has its own feature set
@@ -117,6 +117,8 @@ async def test_runs_carry_feasts_own_tags(mcp_client, seeded):
     data, _ = await ok(mcp_client, "mlflow_get_run_features", run_id=run.run_id)
     assert data["feast_retrieval"]["feature_service"] == "game_winner_v1"
     assert data["feast_retrieval"]["retrieval_type"] == "historical"
+    assert "entity_df_columns" not in data["feast_retrieval"]  # the entity dataframe's shape: detail
+    data, _ = await ok(mcp_client, "mlflow_get_run_features", run_id=run.run_id, response_format="detailed")
     assert data["feast_retrieval"]["entity_df_columns"] == "game_id,event_timestamp,home_team_won"
     from mlflow.tracking import MlflowClient
 

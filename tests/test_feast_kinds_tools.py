@@ -236,7 +236,9 @@ async def test_a_run_of_the_other_project_is_checked_there(kclient: Any, kinds_w
 
 
 async def test_run_features_carry_feasts_own_record(kclient: Any, kinds_world: KindsWorld) -> None:
-    answer = await ok(kclient, "mlflow_get_run_features", run_id=kinds_world.training_run_id)
+    answer = await ok(
+        kclient, "mlflow_get_run_features", run_id=kinds_world.training_run_id, response_format="detailed"
+    )
     data = answer.data
     assert data["source"] == "feast_features.json" and len(data["feature_refs"]) == 6
     assert data["feast_retrieval"] == {

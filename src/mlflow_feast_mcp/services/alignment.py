@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from ..core.answer import Answer
 from ..core.budget import fit, may_fit
+from ..core.cpu import politely
 from ..core.errors import closest
 from ..core.formatting import clip
 from ..core.render import scalar
@@ -336,7 +337,7 @@ def check_alignment(
     dtypes = run.dtypes or trained_dtypes or {}
     mappings: list[FeatureMapping] = []
     missed = 0
-    for raw in recorded:
+    for raw in politely(recorded):
         dtype = dtypes.get(raw) or dtypes.get(split_ref(raw, view_features)[1])
         # similar names cost a fuzzy search over every Feast feature: for the first missing ones only
         mappings.append(map_feature(raw, dtype, index, view_features, suggest=missed < SUGGESTED))

@@ -45,7 +45,8 @@ FEAST_RETRIEVAL_TAGS = (
 )  # fmt: skip
 
 
-TOP_SHOWN = 10  # importances a concise answer shows
+TOP_SHOWN = 5  # importances a concise answer shows
+RETRIEVAL_HEADLINE = ("project", "feature_service", "retrieval_type", "start_date", "end_date")
 
 
 class RunFeatures(Answer):
@@ -69,13 +70,15 @@ class RunFeatures(Answer):
     notes: list[str] = []
 
     def concise(self) -> RunFeatures:
-        """The ten largest importances (their names are the top features), as the text shows them."""
-        if not self.importances or self.importance_count is not None:
-            return self
-        ranked = sorted(self.importances.items(), key=lambda kv: -kv[1])
-        more = len(ranked) > TOP_SHOWN
-        return self.model_copy(
-            update={
+        """The five largest importances (their names are the top features) and the headline of Feast's
+        retrieval (project, service, type, dates; not the entity dataframe's shape)."""
+        update: dict[str, Any] = {
+            "feast_retrieval": {k: v for k, v in self.feast_retrieval.items() if k in RETRIEVAL_HEADLINE}
+        }
+        if self.importances and self.importance_count is None:
+            ranked = sorted(self.importances.items(), key=lambda kv: -kv[1])
+            more = len(ranked) > TOP_SHOWN
+            update |= {
                 "importances": dict(ranked[:TOP_SHOWN]),
                 "importance_count": len(ranked) if more else None,
                 "top_features": [],
@@ -83,10 +86,10 @@ class RunFeatures(Answer):
                 if more
                 else self.notes,
             }
-        )
+        return self.model_copy(update=update)
 
     def render_text(self) -> str:
-        """The model's view: the list, where it came from, the ten most important features."""
+        """The model's view: the list, where it came from, the most important features."""
         from ..core.render import scalar
 
         logged = (
@@ -270,7 +273,8 @@ async def run_features(api: MlflowApi, run: Run, model_id: str | None = None) ->
             unreadable.append(str(exc)[:300])
             return None
 
-    await _recorded_lists(answer, run, await read_optional(FEATURES_JSON), logged_count)
+    payload = await read_optional(FEATURES_JSON)
+    await anyio.to_thread.run_sync(_recorded_lists, answer, run, payload, logged_count)  # CPU when wide
     if not answer.features:
         await _model_or_schema(answer, api, run, model_id, unreadable)
     if not answer.features:
@@ -283,7 +287,7 @@ async def run_features(api: MlflowApi, run: Run, model_id: str | None = None) ->
         answer.notes.append(
             f"feature_count param says {logged_count} but the list has {len(answer.features)}"
         )
-    importances = _importances(await read_optional(IMPORTANCES_JSON))
+    importances = await anyio.to_thread.run_sync(_importances, await read_optional(IMPORTANCES_JSON))
     if unreadable:
         answer.notes.append(
             f"training artifacts could not be read, so features.json was not consulted: {unreadable[0]}"
@@ -305,7 +309,7 @@ def _ranked(importances: dict[str, float]) -> tuple[list[str], dict[str, float |
     return ranked, {k: round_number(v) for k, v in importances.items()}
 
 
-async def _recorded_lists(answer: RunFeatures, run: Run, payload: Any, logged_count: int | None) -> None:
+def _recorded_lists(answer: RunFeatures, run: Run, payload: Any, logged_count: int | None) -> None:
     """features.json, else the features_part* params."""
     from_parts = fold_feature_parts(run.params, logged_count)
     if payload is not None:

@@ -55,14 +55,16 @@ async def check_feature_alignment(
         run = await resolve_run(api, run_or_model, settings.default_experiment)
     features = await run_features(api, run)
     registry = await deps.feast()
-    report = await anyio.to_thread.run_sync(
-        lambda: align(
+
+    def answer() -> CallToolResult:  # CPU on a wide run: in a worker thread, all of it, rendering too
+        report = align(
             features, run, registry, project=project, model_version=model_version, version_tags=version_tags
         )
-    )
-    if run.status != "FINISHED":
-        report.notes.append(f"the run's status is {run.status}")
-    return respond(fit_alignment(report, settings.response_budget), response_format == "detailed")
+        if run.status != "FINISHED":
+            report.notes.append(f"the run's status is {run.status}")
+        return respond(fit_alignment(report, settings.response_budget), response_format == "detailed")
+
+    return await anyio.to_thread.run_sync(answer)
 
 
 TOOLS = (check_feature_alignment,)
