@@ -88,6 +88,7 @@ def add_check_parser(sub: Any) -> None:
 
 def serve_command(args: argparse.Namespace) -> int:
     from .app import build_server
+    from .backends import Backends
 
     settings = settings_from(args)
     if settings.forward_credentials and (args.transport != "http" or not settings.uses_rest):
@@ -98,7 +99,7 @@ def serve_command(args: argparse.Namespace) -> int:
         )
         return 2
     try:
-        mcp = build_server(settings)
+        mcp = build_server(settings, Backends(settings, owns_process=True))
     except ValueError as exc:  # e.g. an unknown toolset
         print(f"mlflow-feast-mcp: {exc}", file=sys.stderr)
         return 2
