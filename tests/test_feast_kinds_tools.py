@@ -274,6 +274,8 @@ async def test_validation_warns_on_stale_and_never_materialized_views(
 
 async def test_issue_questions_answer_within_the_budget(kclient: Any, kinds_world: KindsWorld) -> None:
     rows = await measure(kclient, kinds_world)
+    for r in rows:  # the README's table (pytest -s)
+        print(f"{r.question} | {r.tool} | {r.text_chars:,} | {r.structured_chars:,}")
     assert not [r.tool for r in rows if r.is_error]
     assert all(max(r.text_chars, r.structured_chars) <= 20_000 for r in rows)
 
