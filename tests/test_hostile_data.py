@@ -74,3 +74,13 @@ async def test_a_deleted_run_is_flagged_and_fails_validation(
     run_check = next(c for c in report.data["checks"] if c["name"] == "run")
     assert run_check["status"] == "fail" and "trash" in run_check["summary"], run_check
     assert report.text.startswith("FAIL"), report.text[:200]
+
+
+async def test_an_experiment_whose_name_ends_in_a_newline_is_found_by_that_name(
+    hostile_client: Any, hostile_world: HostileWorld
+) -> None:
+    name = hostile_world.experiment_names["named"]
+    assert name.endswith("\n")  # the lookup once stripped it, then found nothing
+    described = await call(hostile_client, "mlflow_describe_experiment", experiment=name)
+    assert not described.is_error, described.text
+    assert described.data["experiment_id"] == hostile_world.experiments["named"]

@@ -13,15 +13,17 @@ RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 async def resolve_experiment(api: MlflowApi, ref: str) -> Experiment:
-    """An experiment by exact name, else by id, else a NotFound naming the closest experiments."""
-    ref = ref.strip()
+    """An experiment by exact name (as given, then without surrounding blanks: a stored name may end in
+    a newline), else by id, else a NotFound naming the closest experiments."""
+    given, ref = ref, ref.strip()
     if not ref:
         raise InvalidArgument(
             "experiment is empty. Pass an experiment name, e.g. 'nba_game_winner_prediction'."
         )
     if len(ref) > 500:
         raise InvalidArgument(f"experiment {quote(ref)} is longer than any experiment name or id.")
-    found = await api.get_experiment_by_name(ref)
+    found = await api.get_experiment_by_name(given) if given != ref and len(given) <= 500 else None
+    found = found or await api.get_experiment_by_name(ref)
     if found is None and ref.isdigit() and len(ref) <= 19:  # ids are int64: longer digits are a name
         found = await api.get_experiment(ref)
     if found is not None:
