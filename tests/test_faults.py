@@ -401,3 +401,32 @@ async def test_an_empty_listing_of_a_finished_run_is_not_cached(small, tmp_path)
                 assert "late.txt" in after.text, after.text
             else:  # the first non-empty listing was cached for the finished run
                 assert "later.txt" not in after.text, after.text
+
+
+async def test_an_entry_the_artifact_store_cannot_read_fails_only_the_listing(small, tmp_path):
+    """MLflow answers its root listing with an HTML 500 when the run's artifact folder holds a broken
+    symlink: the listing says so in words, the run's detail and its validation still answer (the
+    artifacts check fails, unverified), and a subfolder still lists."""
+    from mlflow.tracking import MlflowClient
+
+    from mlflow_feast_mcp.core.settings import Settings
+
+    mlflow = MlflowClient(tracking_uri=small.server.uri)
+    run_id = mlflow.create_run(mlflow.create_experiment("broken_link")).info.run_id
+    (tmp_path / "a.txt").write_text("a")
+    mlflow.log_artifact(run_id, str(tmp_path / "a.txt"), "sub")
+    mlflow.set_terminated(run_id, "FINISHED")
+    stored = next(p for p in (small.server.root / "artifacts").rglob("a.txt") if run_id in str(p))
+    os.symlink(tmp_path / "nowhere", stored.parent.parent / "broken_link")
+    settings = Settings(tracking_uri=small.server.uri, feast_repo=tmp_path / "no_repo")
+    async with open_client(settings) as client:
+        listing = await call(client, "mlflow_list_artifacts", run_id=run_id)
+        assert listing.is_error and "could not list the artifact root" in listing.text, listing.text
+        assert "<" not in listing.text and "Internal Server Error" in listing.text  # words, not HTML
+        detail = await call(client, "mlflow_get_run", run_id=run_id)
+        assert not detail.is_error and "artifacts could not be listed" in detail.text, detail.text
+        report = await call(client, "validate_training_run", run_id=run_id)
+        assert not report.is_error, report.text
+        assert "[fail] artifacts: the run's artifacts could not be listed" in report.text
+        sub = await call(client, "mlflow_list_artifacts", run_id=run_id, path="sub")
+        assert not sub.is_error and "sub/a.txt" in sub.text, sub.text

@@ -43,6 +43,14 @@ CREDENTIALS_HINT = (
     "or, when it forwards each client's credentials, send them in the X-MLflow-Authorization header."
 )
 # which object a REST call is about, for a permission error: endpoint -> (kind, parameter naming it)
+_TAG = re.compile(r"<[^>]*>")
+
+
+def plain_text(body: str) -> str:
+    """An error page as its words: a 500 from MLflow's web server is HTML, not MLflow's JSON."""
+    return clip(" ".join(_TAG.sub(" ", body).split()), 300)
+
+
 _SUBJECTS = {
     "runs/get": ("run", "run_id"),
     "metrics/get-history": ("the metrics of run", "run_id"),
@@ -203,7 +211,7 @@ class MlflowRest:
             body = response.json()
         except ValueError:
             body = {}
-        code, message = body.get("error_code", ""), body.get("message", response.text[:300])
+        code, message = body.get("error_code", ""), body.get("message") or plain_text(response.text[:2000])
         if response.status_code == 404 or code == "RESOURCE_DOES_NOT_EXIST":
             raise MlflowMissing(message)
         if response.status_code == 401 or code == "UNAUTHENTICATED":

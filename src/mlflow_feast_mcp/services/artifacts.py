@@ -17,7 +17,7 @@ from ..backends.mlflow_api import MlflowApi, MlflowMissing
 from ..backends.mlflow_models import ArtifactFile, Run
 from ..core import safe_json
 from ..core.answer import Answer
-from ..core.errors import DomainError, InvalidArgument, NotFound, not_found, quote
+from ..core.errors import BackendUnavailable, DomainError, InvalidArgument, NotFound, not_found, quote
 from ..core.formatting import clip
 from ..core.paging import PageInfo, Pager
 from ..core.render import fence, scalar, table
@@ -212,7 +212,15 @@ async def artifact_tree(
             with contextlib.suppress(NotFound):  # a real models/ folder besides the LoggedModels
                 listing = await list_files(api, run, folder)
         elif folder == root:
-            listing = await list_files(api, run, folder)
+            try:
+                listing = await list_files(api, run, folder)
+            except BackendUnavailable as exc:
+                raise BackendUnavailable(
+                    f"MLflow could not list {quote(root) if root else 'the artifact root'} of run {run.run_id}: "
+                    f"{str(exc).rstrip('.')}. "
+                    "When MLflow itself answers otherwise, one entry its artifact store cannot read (a broken "
+                    "symlink, a permission) fails the whole folder; a subfolder by name may still list."
+                ) from exc
         else:  # one unreadable subfolder (a permission, a broken store path) does not hide the rest
             try:
                 listing = await list_files(api, run, folder)
