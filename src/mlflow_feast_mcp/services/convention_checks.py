@@ -42,7 +42,9 @@ def check_params_by_convention(run: Run, features: RunFeatures) -> Check:
     missing = (
         []
         if found
-        else ["an algorithm name (" + ", ".join(conv.ALGORITHM_PARAMS + conv.ALGORITHM_TAGS) + ")"]
+        else [
+            f"an algorithm name (param {', '.join(conv.ALGORITHM_PARAMS)}; tag {', '.join(conv.ALGORITHM_TAGS)})"
+        ]
     )
     if features.source == "none":
         missing.append("a feature list")
