@@ -154,7 +154,8 @@ probabilities in [0.5, 1] near the writer's test_accuracy, and balanced home/awa
 validate_training_run(..., check_predictions=true) adds the same as a check for this run.
 
 Finish by calling validate_training_run({", ".join(call)}). Report its verdict line first, then every \
-failed or warning check with its evidence (values, paths, versions), then what changed since the previous \
+failed or warning check with the values, paths and versions it names (response_format='detailed' adds each \
+check's evidence), then what changed since the previous \
 run, then what to fix. Use only tool results, never chat memory."""
 
 
