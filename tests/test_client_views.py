@@ -47,19 +47,17 @@ def newest_game(demo_seed) -> int:
     return int(games.sort_values("event_timestamp")[nba_data.ENTITY_KEY].iloc[-1])
 
 
-async def test_every_tool_tells_both_clients_the_same_facts_within_the_budget(
-    demo_client: Any, demo_seed
-) -> None:
-    online = {"feature_service": "game_winner_v1", "entity_rows": [{"game_id": newest_game(demo_seed)}]}
-    calls = [*DEMO_CALLS, ("feast_get_online_features", online)]
-    assert {tool for tool, _ in calls} == {t.name for t in (await demo_client.list_tools()).tools}
+async def view_problems(client: Any, calls: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    """Each call, concise and (where the tool has it) detailed: an error, an answer over the budget in
+    either view, or a fact of the text missing from the structured content."""
+    formats = {
+        t.name: "response_format" in t.input_schema.get("properties", {})
+        for t in (await client.list_tools()).tools
+    }
     problems = []
     for tool, arguments in calls:
-        for form in ("concise", "detailed"):
-            if form == "detailed" and not await _has_formats(demo_client, tool):
-                continue
-            args = arguments | ({"response_format": form} if form == "detailed" else {})
-            answer = await call(demo_client, tool, **args)
+        for args in [arguments] + ([arguments | {"response_format": "detailed"}] if formats[tool] else []):
+            answer = await call(client, tool, **args)
             where = f"{tool}({args})"
             if answer.is_error:
                 problems.append(f"{where}: {answer.text[:200]}")
@@ -69,7 +67,93 @@ async def test_every_tool_tells_both_clients_the_same_facts_within_the_budget(
                 problems.append(f"{where}: {len(answer.text)} text / {len(structured)} structured chars")
             if missing := missing_facts(answer.text, answer.data):
                 problems.append(f"{where}: the text's {missing[:8]} are not in the structured content")
+    return problems
+
+
+async def test_every_tool_tells_both_clients_the_same_facts_within_the_budget(
+    demo_client: Any, demo_seed
+) -> None:
+    online = {"feature_service": "game_winner_v1", "entity_rows": [{"game_id": newest_game(demo_seed)}]}
+    calls = [*DEMO_CALLS, ("feast_get_online_features", online)]
+    assert {tool for tool, _ in calls} == {t.name for t in (await demo_client.list_tools()).tools}
+    problems = await view_problems(demo_client, calls)
     assert not problems, "\n".join(problems)
+
+
+async def test_mlflow3_as_teams_log_it_tells_both_clients_the_same_facts(mlflow3_world, tmp_path) -> None:
+    """Autolog runs, a grid search, a sweep, LoggedModels, a model with aliases and no stages."""
+    from mlflow_feast_mcp.core.settings import Settings
+    from support.mlflow3_world import EXPERIMENT, MODEL
+
+    w = mlflow3_world
+    trial = w.best_trial
+    calls: list[tuple[str, dict[str, Any]]] = [
+        ("mlflow_list_experiments", {}),
+        ("mlflow_describe_experiment", {}),
+        ("mlflow_search_runs", {"page_size": 5}),
+        ("mlflow_search_runs", {"parent_run_id": w.runs["sweep"]}),
+        ("mlflow_get_run", {"run_id": "latest"}),
+        ("mlflow_get_run", {"run_id": w.runs["sweep"]}),
+        ("mlflow_get_run_features", {"run_id": "latest"}),
+        ("mlflow_compare_runs", {"run_ids": [f"{MODEL}@champion", f"{MODEL}@challenger"]}),
+        ("mlflow_get_metric_history", {"metric_keys": ["val_roc_auc"], "run_ids": [trial]}),
+        ("mlflow_search_logged_models", {}),
+        ("mlflow_list_artifacts", {"run_id": "latest"}),
+        ("mlflow_list_registered_models", {}),
+        ("mlflow_get_registered_model", {}),
+        ("mlflow_get_model_version", {"version_ref": "@champion"}),
+        ("mlflow_get_model_version", {"version_ref": next(iter(w.logged_models.values()))}),
+        ("validate_training_run", {}),
+    ]
+    settings = Settings(
+        tracking_uri=w.uri,
+        feast_repo=tmp_path / "no_feast_repo_here",
+        default_experiment=EXPERIMENT,
+        default_model=MODEL,
+        response_budget=BUDGET,
+    )
+    async with _client(settings) as client:
+        problems = await view_problems(client, calls)
+    assert not problems, "\n".join(problems)
+
+
+async def test_another_teams_feast_repo_tells_both_clients_the_same_facts(kinds_world) -> None:
+    """Every view kind, two projects in one SQL registry, a re-apply after the champion trained."""
+    from mlflow_feast_mcp.core.settings import Settings
+    from support.feast_kinds_world import MODEL, RETAIL
+
+    w = kinds_world
+    calls: list[tuple[str, dict[str, Any]]] = [
+        ("feast_list_projects", {}),
+        ("feast_list_feature_views", {}),
+        ("feast_describe_feature_view", {"name": "checkout_features"}),
+        ("feast_list_entities", {}),
+        ("feast_list_data_sources", {}),
+        ("feast_list_feature_services", {}),
+        ("feast_get_feature_view_history", {}),
+        ("mlflow_get_run_features", {"run_id": w.training_run_id}),
+        ("mlflow_get_model_version", {"version_ref": "@champion"}),
+        ("check_feature_alignment", {"run_or_model": f"{MODEL}@champion"}),
+        ("validate_training_run", {"run_id": w.training_run_id}),
+    ]
+    settings = Settings(
+        tracking_uri=w.tracking_uri,
+        feast_repo=w.retail_repo,
+        default_experiment=RETAIL,
+        default_model=MODEL,
+        response_budget=BUDGET,
+    )
+    async with _client(settings) as client:
+        problems = await view_problems(client, calls)
+    assert not problems, "\n".join(problems)
+
+
+def _client(settings: Any) -> Any:
+    from mcp import Client
+
+    from mlflow_feast_mcp.server.app import build_server
+
+    return Client(build_server(settings))
 
 
 async def test_concise_structured_content_leaves_out_the_detail(demo_client: Any) -> None:
@@ -86,13 +170,3 @@ async def test_concise_structured_content_leaves_out_the_detail(demo_client: Any
     )
     assert len(features.data["importances"]) == min(5, len(everything.data["importances"]))
     assert len(everything.data["importances"]) == len(everything.data["features"])
-
-
-_FORMATS: dict[str, bool] = {}
-
-
-async def _has_formats(client: Any, tool: str) -> bool:
-    if not _FORMATS:
-        for t in (await client.list_tools()).tools:
-            _FORMATS[t.name] = "response_format" in t.input_schema.get("properties", {})
-    return _FORMATS[tool]

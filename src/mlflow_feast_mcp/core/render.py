@@ -97,12 +97,13 @@ def table(rows: Sequence[Mapping[str, Any]], indent: str = "") -> list[str]:
 
 
 def render(data: BaseModel | Mapping[str, Any], indent: str = "") -> str:
-    """Render a model (or its dump) compactly; empty fields and `truncated: no` are left out, but a
-    required list that is empty says so ("runs: none"), so an empty result never reads as blank."""
+    """Render a model (or its dump) compactly; empty fields and fields at their default are left out
+    (as the structured content leaves them out), but a required list that is empty says so ("runs:
+    none"), so an empty result never reads as blank."""
     required: set[str] = set()
     if isinstance(data, BaseModel):
         required = {name for name, field in type(data).model_fields.items() if field.is_required()}
-        data = data.model_dump(mode="json", exclude_none=True)
+        data = data.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
     lines: list[str] = []
     for key, value in data.items():
         if value == [] and key in required:
