@@ -84,3 +84,26 @@ async def test_an_experiment_whose_name_ends_in_a_newline_is_found_by_that_name(
     described = await call(hostile_client, "mlflow_describe_experiment", experiment=name)
     assert not described.is_error, described.text
     assert described.data["experiment_id"] == hostile_world.experiments["named"]
+
+
+async def test_a_wide_run_cut_to_the_budget_still_names_its_most_important_features(
+    hostile_client: Any, hostile_world: HostileWorld, tmp_path: Any
+) -> None:
+    """3,000 features whose importances grow down the list: the answer shows the first features that
+    fit, yet its top five are the run's own (the last five), out of 3,000."""
+    from mlflow.tracking import MlflowClient
+
+    names = [f"signal_{i:04d}_" + "x" * 20 for i in range(3000)]
+    mc = MlflowClient(tracking_uri=hostile_world.uri)
+    run_id = mc.create_run(hostile_world.experiments["wide"], run_name="importance_at_the_end").info.run_id
+    folder = tmp_path / "training_artifacts"
+    folder.mkdir()
+    (folder / "features.json").write_text(json.dumps(names))
+    (folder / "feature_importances.json").write_text(json.dumps({n: i / 3000 for i, n in enumerate(names)}))
+    mc.log_artifacts(run_id, str(folder), "training_artifacts")
+    mc.set_terminated(run_id, "FINISHED")
+    answer = await call(hostile_client, "mlflow_get_run_features", run_id=run_id)
+    assert not answer.is_error, answer.text
+    assert len(answer.data["features"]) < 3000  # cut to the budget
+    assert list(answer.data["importances"]) == names[::-1][:5]
+    assert answer.data["importance_count"] == 3000 and "top 5 of 3000" in answer.text

@@ -72,6 +72,15 @@ async def list_dir(api: MlflowApi, run_id: str, path: str) -> list[ArtifactFile]
         raise NotFound(f"No run with id {quote(run_id)}.") from None
 
 
+async def root_listing(api: MlflowApi, run_id: str) -> tuple[list[ArtifactFile], str | None]:
+    """The run's top-level artifacts, or none and why: one entry the artifact store cannot read (MLflow
+    answers 500 for a broken symlink) must not hide the rest of an answer about the run."""
+    try:
+        return await list_dir(api, run_id, ""), None
+    except BackendUnavailable as exc:
+        return [], clip(str(exc), 400)
+
+
 MODEL_PATH = re.compile(r"^models/(m-[0-9a-f]{32})(?:/(.*))?$")
 
 

@@ -62,7 +62,7 @@ class RunFeatures(Answer):
     dtypes: dict[str, str] = Field({}, description="feature -> type, when the run recorded types")
     top_features: list[str] = Field([], description="most important first")
     importances: dict[str, float] = {}
-    importance_count: int | None = Field(None, description="importances recorded, when more are than shown")
+    importance_count: int | None = Field(None, description="importances recorded, when more than shown")
     model_id: str | None = Field(None, description="whose signature")
     labels: list[str] = Field([], description="left out")
     possible_labels: list[str] = []
@@ -75,12 +75,13 @@ class RunFeatures(Answer):
         update: dict[str, Any] = {
             "feast_retrieval": {k: v for k, v in self.feast_retrieval.items() if k in RETRIEVAL_HEADLINE}
         }
-        if self.importances and self.importance_count is None:
+        if self.importances:
             ranked = sorted(self.importances.items(), key=lambda kv: -kv[1])
-            more = len(ranked) > TOP_SHOWN
+            total = self.importance_count or len(ranked)
+            more = total > TOP_SHOWN
             update |= {
                 "importances": dict(ranked[:TOP_SHOWN]),
-                "importance_count": len(ranked) if more else None,
+                "importance_count": total if more else None,
                 "top_features": [],
                 "notes": [*self.notes, "every importance: response_format='detailed'"]
                 if more
@@ -385,6 +386,8 @@ def fit_run_features(answer: RunFeatures, budget: int) -> RunFeatures:
         }
     )
 
+    top = set(answer.top_features)
+
     def build(n: int) -> RunFeatures:
         shown = features[:n]
         names = set(shown)
@@ -396,7 +399,9 @@ def fit_run_features(answer: RunFeatures, budget: int) -> RunFeatures:
                 "features": [clip(f, 500) for f in shown],
                 "feature_refs": [clip(r, 500) for r in answer.feature_refs[:n]],
                 "dtypes": {k: clip(v, 100) for k, v in answer.dtypes.items() if k in names},
-                "importances": {k: v for k, v in answer.importances.items() if k in names},
+                # the shown features' and the run's own top ones (which may lie past the cut), of how many
+                "importances": {k: v for k, v in answer.importances.items() if k in names or k in top},
+                "importance_count": len(answer.importances) or None,
                 "notes": [*small.notes, note],
             }
         )

@@ -10,13 +10,12 @@ from collections.abc import Sequence
 from pydantic import BaseModel, Field
 
 from ..backends.mlflow_api import MlflowApi, MlflowMissing
-from ..backends.mlflow_models import ArtifactFile, Run
+from ..backends.mlflow_models import Run
 from ..core.answer import Answer
 from ..core.budget import fit, may_fit
-from ..core.errors import BackendUnavailable
 from ..core.formatting import clip, iso_from_ms, round_number
 from . import conventions as conv
-from .artifacts import list_dir, model_folder
+from .artifacts import model_folder, root_listing
 from .diagnosis import CurveFinding, diagnose_run
 from .logged_models import LoggedModelRow, model_row, models_of_run
 from .runs import (
@@ -58,15 +57,6 @@ class RunDetail(RunSummary, Answer):
     notes: list[str] = []
 
 
-async def _root_listing(api: MlflowApi, run: Run) -> tuple[list[ArtifactFile], str | None]:
-    """The run's top-level artifacts, or none and why: one unlistable entry in the artifact store
-    (MLflow answers 500 for a broken symlink) must not hide the run's params and metrics."""
-    try:
-        return await list_dir(api, run.run_id, ""), None
-    except BackendUnavailable as exc:
-        return [], clip(str(exc), 400)
-
-
 async def build_run_detail(
     api: MlflowApi, run: Run, detailed: bool, key_metrics: Sequence[str] = KEY_METRICS
 ) -> RunDetail:
@@ -74,7 +64,7 @@ async def build_run_detail(
     summary = summarize_run(run, key_metrics, None if detailed else CONCISE_OTHERS)
     start, end = run.start_time, run.end_time
     experiment = await api.get_experiment(run.experiment_id)
-    listing, unlisted = await _root_listing(api, run)
+    listing, unlisted = await root_listing(api, run.run_id)
     versions, _ = await api.search_model_versions(f"run_id = '{run.run_id}'", 50, None)
     registered = [f"{v.name} v{v.version} ({v.stage})" for v in sorted(versions, key=lambda v: v.version)]
     models = await models_of_run(api, run)
@@ -86,7 +76,7 @@ async def build_run_detail(
     }
     if not detailed and conv.TOP_FEATURES in params:
         shown_params[conv.TOP_FEATURES] = clip(params[conv.TOP_FEATURES], 300)
-    notes = [f"the run's artifacts could not be listed: {unlisted}"] if unlisted else []
+    notes = [f"the run's artifacts could not be listed: {unlisted}"] if unlisted is not None else []
     if any(f.path == conv.SEED_ARTIFACT_FOLDER for f in listing) and not features:
         notes.append(
             "no features_part* params; see mlflow_get_run_features for training_artifacts/features.json"

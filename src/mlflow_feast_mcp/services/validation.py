@@ -14,11 +14,10 @@ from ..backends.mlflow_api import MlflowApi
 from ..backends.mlflow_models import Experiment, ModelVersion, Run
 from ..core.answer import Answer
 from ..core.budget import fit
-from ..core.errors import BackendUnavailable
 from ..core.formatting import clip, iso_from_ms, round_number
 from ..core.render import scalar
 from . import conventions as conv
-from .artifacts import list_dir
+from .artifacts import list_dir, root_listing
 from .checks import LIST_LIMIT, Check, CheckStatus, Evidence
 from .checks import names as _names
 from .convention_checks import (
@@ -268,13 +267,12 @@ def check_metrics(run: Run) -> Check:
 
 async def check_artifacts(api: MlflowApi, run: Run) -> Check:
     run_id = run.run_id
-    try:
-        root = await list_dir(api, run_id, "")
-    except BackendUnavailable as exc:  # e.g. MLflow's 500 for a broken symlink in the artifact store
+    root, unlisted = await root_listing(api, run_id)
+    if unlisted is not None:
         return Check(
             name="artifacts",
             status="fail",
-            summary=f"the run's artifacts could not be listed, so none is verified: {clip(str(exc), 300)}",
+            summary=f"the run's artifacts could not be listed, so none is verified: {unlisted}",
         )
     if conv.convention_of(run) != "seed" and not any(f.path == conv.SEED_ARTIFACT_FOLDER for f in root):
         return await check_artifacts_by_convention(api, run)
