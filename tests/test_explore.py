@@ -209,7 +209,7 @@ async def test_last_three_runs_train_and_val_loss_in_one_call(curves_client, cur
             "step": history[-1].step,
             "value": pytest.approx(history[-1].value, rel=1e-3),
         }  # no wall-clock time in the concise form: the text has none either
-        assert s["points"][0][0] == history[0].step and s["points"][-1][0] == history[-1].step
+        assert s["x"][0] == history[0].step and s["x"][-1] == history[-1].step
     assert "missing: run still_running" in answer.text
 
 
@@ -221,7 +221,7 @@ async def test_point_budget_is_shared_fairly(curves_client, curves_world):
         run_ids=["still_running", "overfit_xgb", "clean_converged"],
         max_points=60,
     )
-    sizes = {(s["run_name"], s["key"]): len(s["points"]) for s in answer.data["series"]}
+    sizes = {(s["run_name"], s["key"]): len(s["x"]) for s in answer.data["series"]}
     assert sizes[("still_running", "train_loss")] == 2  # a short series takes only what it has
     long = [v for k, v in sizes.items() if k[0] != "still_running"]
     assert max(long) - min(long) <= 2 and sum(sizes.values()) <= 60 + len(sizes)
@@ -240,7 +240,9 @@ async def test_minimum_and_best_steps_of_an_overfitting_run(curves_client, curve
     best = min(history, key=lambda m: m.value)
     assert by_key["val_loss"]["min"] == {"step": best.step, "value": pytest.approx(best.value, rel=1e-3)}
     assert best.step == OVERFIT_BEST_STEP and by_key["val_accuracy"]["max"]["step"] == OVERFIT_BEST_STEP
-    assert [OVERFIT_BEST_STEP, by_key["val_loss"]["min"]["value"]] in by_key["val_loss"]["points"]
+    assert (OVERFIT_BEST_STEP, by_key["val_loss"]["min"]["value"]) in zip(
+        by_key["val_loss"]["x"], by_key["val_loss"]["y"], strict=True
+    )
 
 
 async def test_model_versions_and_run_names_in_another_experiment(
@@ -270,7 +272,7 @@ async def test_step_window_and_timestamp_axis(curves_client):
         steps="20-40",
     )
     (s,) = window.data["series"]
-    assert s["count"] == 21 and {x for x, _ in s["points"]} <= set(range(20, 41))
+    assert s["count"] == 21 and set(s["x"]) <= set(range(20, 41))
     assert (s["first"]["step"], s["last"]["step"]) == (20, 40) and "steps 20-40" in window.text
     timed = await ok(
         curves_client,
@@ -279,7 +281,7 @@ async def test_step_window_and_timestamp_axis(curves_client):
         run_ids=["clean_converged"],
         x_axis="timestamp",
     )
-    xs = [x for x, _ in timed.data["series"][0]["points"]]
+    xs = timed.data["series"][0]["x"]
     assert (
         timed.data["x_axis"] == "timestamp" and xs[0] == 0 and xs == sorted(xs) and xs[-1] == 59
     )  # 1 s per step
@@ -291,7 +293,7 @@ async def test_nan_and_infinite_values_are_counted_never_sent_as_json_nan(curves
     )
     (s,) = answer.data["series"]
     assert s["nonfinite"] == 40 - NAN_FROM_STEP and "value" not in s["last"]
-    assert s["min"]["step"] == NAN_FROM_STEP - 1 and max(x for x, _ in s["points"]) == NAN_FROM_STEP - 1
+    assert s["min"]["step"] == NAN_FROM_STEP - 1 and max(s["x"]) == NAN_FROM_STEP - 1
     json.dumps(answer.data, allow_nan=False)  # strict JSON: no NaN or Infinity tokens
     assert "10 NaN/inf" in answer.text and "last NaN/inf@39" in answer.text
 

@@ -153,7 +153,7 @@ async def test_curves_view_draws_every_series_with_its_legend_marks_and_hover(
     for panel in state["panels"]:
         assert [s["label"] for s in panel["series"]] == runs
         for drawn in panel["series"]:
-            assert drawn["points"] == len(by_key[(drawn["label"], panel["key"])]["points"]) >= 30
+            assert drawn["points"] == len(by_key[(drawn["label"], panel["key"])]["x"]) >= 30
     for panel in pixels:  # each line is on the canvas in its colour
         assert all(s["pixels"] > 100 for s in panel), panel
 
@@ -217,7 +217,7 @@ async def test_curves_view_falls_back_to_a_table_when_no_series_has_a_line(
     d = await deliver(
         curves_client, "mlflow_get_metric_history", tmp_path, metric_keys=["val_auc"], last_runs=3
     )
-    assert all(len(s["points"]) == 1 for s in d.data["series"]) and len(d.data["series"]) == 3
+    assert all(len(s["x"]) == 1 for s in d.data["series"]) and len(d.data["series"]) == 3
     report = show(d, host_js, [{"do": "state"}])
     clean(report)
     (state,) = report["steps"]
@@ -256,17 +256,20 @@ async def test_comparison_view_draws_deltas_params_features_and_importances(
     assert state["runs"] == ids and state["title"].startswith("baseline_lr_v1 (baseline) vs gbm_v2")
 
     expected_bars = {
-        (m["metric"], ids[i], round(m["delta_vs_first"][i] / abs(m["values"][0]), 9))
-        for m in data["metric_deltas"]
+        (metric, ids[i], round(m["deltas"][i - 1] / abs(m["values"][0]), 9))
+        for metric, m in data["metric_deltas"].items()
         for i in range(1, len(ids))
-        if m["values"][0] and m["delta_vs_first"][i] is not None and len(set(map(str, m["values"]))) > 1
+        if m["values"][0]
+        and m.get("deltas")
+        and m["deltas"][i - 1] is not None
+        and len(set(map(str, m["values"]))) > 1
     }
     assert {(b["metric"], b["run"], round(b["relative"], 9)) for b in state["deltaBars"]} == expected_bars
     assert {"test_accuracy", "train_accuracy"} <= {b["metric"] for b in state["deltaBars"]}
     widest = max(state["deltaBars"], key=lambda b: abs(b["relative"]))
     assert all(b["width"] <= widest["width"] for b in state["deltaBars"]) and widest["width"] > 100
 
-    assert state["params"] == [c["param"] for c in data["param_changes"]] and "algorithm" in state["params"]
+    assert state["params"] == list(data["param_changes"]) and "algorithm" in state["params"]
     assert state["added"] == [f for c in data["feature_changes"] for f in c.get("added", [])]
     assert state["removed"] == [f for c in data["feature_changes"] for f in c.get("removed", [])]
     assert "momentum_diff" in state["added"] and "home_elo" in state["removed"]

@@ -1,6 +1,7 @@
 // The comparison view of mlflow_compare_runs (runs, or model versions by their training runs),
-// drawn from the structured result ({versions, runs, param_changes, unchanged_params,
-// metric_deltas, feature_sources, feature_changes, importance_shifts}) against the first run, the
+// drawn from the structured result ({versions, runs, param_changes: {param: values},
+// unchanged_params, metric_deltas: {metric: {values, deltas}}, metrics_same: {metric: value},
+// feature_sources, feature_changes, importance_shifts}) against the first run, the
 // baseline: each metric's change as a bar (relative to the baseline, the values beside it), the
 // params that changed, the features added and removed, and the baseline's top features' importance
 // per run. The answer does not say which direction of a metric is better, so neither do the colours:
@@ -99,10 +100,14 @@ function relative(delta, base) {
 }
 
 function metricSection(data, names, short) {
-  const deltas = data.metric_deltas || [];
+  const deltas = Object.entries(data.metric_deltas || {}).map(([metric, d]) => ({ metric, ...d }));
   const changed = deltas.filter((d) => new Set(d.values.map(String)).size > 1);
-  const same = deltas.filter((d) => !changed.includes(d));
-  const scale = Math.max(1e-12, ...changed.flatMap((d) => d.delta_vs_first.slice(1).map((x) => Math.abs(relative(x, d.values[0]) ?? 0))));
+  // the concise answer names the unchanged metrics once, in metrics_same
+  const same = [
+    ...deltas.filter((d) => !changed.includes(d)),
+    ...Object.entries(data.metrics_same || {}).map(([metric, value]) => ({ metric, values: [value] })),
+  ];
+  const scale = Math.max(1e-12, ...changed.flatMap((d) => (d.deltas || []).map((x) => Math.abs(relative(x, d.values[0]) ?? 0))));
   const pair = data.runs.length === 2; // one row per metric, named by the metric
   const rows = changed.map((d) => {
     const bars = d.values.slice(1).map((_, j) => deltaRow(data, d, j + 1, scale, pair ? null : short[j + 1]));
@@ -131,7 +136,7 @@ function metricSection(data, names, short) {
 // One run's change of one metric: a bar from the middle (right: up, left: down) and the numbers.
 function deltaRow(data, d, i, scale, runLabel) {
   const value = d.values[i];
-  const delta = d.delta_vs_first[i];
+  const delta = (d.deltas || [])[i - 1];
   const rel = relative(delta, d.values[0]);
   const width = rel === null ? 0 : Math.max(Math.abs(rel) / scale, rel === 0 ? 0 : 0.01) * 50;
   const now = value === null || value === undefined ? "not logged" : fmt(value);
@@ -164,7 +169,7 @@ function deltaRow(data, d, i, scale, runLabel) {
 // ---- params -----------------------------------------------------------------------------------
 
 function paramSection(data, names) {
-  const changes = data.param_changes || [];
+  const changes = Object.entries(data.param_changes || {}).map(([param, values]) => ({ param, values }));
   const title = `Params changed (${changes.length}; ${data.unchanged_params} the same)`;
   if (!changes.length) return h("section", {}, h("h2", {}, title));
   return h(

@@ -1,6 +1,6 @@
 // The curves view of mlflow_get_metric_history: one chart per metric key, one line per run, drawn
 // from the structured result as it stands ({x_axis, series: [{run_id, run_name, label, key, count,
-// first, last, min, max, nonfinite, points: [[x, y]], downsampled}], missing, notes, hint}).
+// first, last, min, max, nonfinite, x: [...], y: [...], downsampled}], missing, notes, hint}).
 // Runs are toggled from one legend for all charts; hovering shows each run's nearest point with
 // its step; a log scale where every value is positive; the min and max of each curve are marked.
 // Without two points in any series (or without room), the same facts as a table.
@@ -47,10 +47,17 @@ const positive = (series) => series.every((s) => s.points.every(([, y]) => y > 0
 
 // ---- rendering --------------------------------------------------------------------------------
 
+// Each series' columns x and y as the [x, y] points the drawing reads.
+function withPoints(data) {
+  if (!data || !Array.isArray(data.series)) return data;
+  const series = data.series.map((s) => ({ ...s, points: (s.x || []).map((x, i) => [x, s.y[i]]) }));
+  return { ...data, series };
+}
+
 function render() {
   plots.forEach((p) => p.u?.destroy());
   plots = [];
-  const data = result.structuredContent;
+  const data = withPoints(result.structuredContent);
   if (result.isError || !data || !Array.isArray(data.series)) {
     app.replaceChildren(plainAnswer(result, "Metric history"));
     setState("ready");

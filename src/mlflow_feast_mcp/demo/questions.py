@@ -77,8 +77,8 @@ def _production(data: dict[str, Any]) -> str:
 
 def _staging_vs_production(data: dict[str, Any]) -> str:
     headline = ("algorithm", "model_version", "feature_count")
-    params = {c["param"]: c["values"] for c in data.get("param_changes", []) if c["param"] in headline}
-    metric = next((m for m in data.get("metric_deltas", []) if m["metric"] == "test_accuracy"), None)
+    params = {k: v for k, v in data.get("param_changes", {}).items() if k in headline}
+    metric = data.get("metric_deltas", {}).get("test_accuracy")
     diff = next(iter(data.get("feature_changes", [])), {})
     runs = data.get("runs", [{}, {}])
     versions = data.get("versions") or ["Production", "Staging"]
@@ -91,7 +91,7 @@ def _staging_vs_production(data: dict[str, Any]) -> str:
     if metric:
         parts.append(
             f"test_accuracy {metric['values'][0]} -> {metric['values'][1]} "
-            f"(delta {metric['delta_vs_first'][1]})."
+            f"(delta {(metric.get('deltas') or ['n/a'])[0]})."
         )
     parts.append(
         f"Features added in Staging: {', '.join(diff.get('added', [])) or 'none'}; "

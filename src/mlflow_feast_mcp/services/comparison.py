@@ -12,20 +12,16 @@ from ..backends.mlflow_models import Run
 from ..core.answer import Answer
 from ..core.budget import fit, may_fit
 from ..core.formatting import clip, round_number
-from .conventions import metric_order
+from .conventions import ALGORITHM_PARAMS, FEATURE_COUNT, MODEL_VERSION, metric_order
 from .features import run_features
-from .runs import FEATURE_PART, KEY_METRICS, RunSummary, metrics_of, summarize_run
-
-
-class ParamChange(BaseModel):
-    param: str
-    values: list[str | None]
+from .runs import FEATURE_PART, HEADLINE, KEY_METRICS, RunSummary, metrics_of, summarize_run
 
 
 class MetricDelta(BaseModel):
-    metric: str
     values: list[float | int | None]
-    delta_vs_first: list[float | int | None]
+    deltas: list[float | int | None] = Field(
+        [], description="each later run's value minus the first's; absent when none has both"
+    )
 
 
 class FeatureDiff(BaseModel):
@@ -46,12 +42,16 @@ class RunComparison(Answer):
         [], description="the model version each run stands for, when asked by version"
     )
     runs: list[RunSummary]
-    param_changes: list[ParamChange] = Field(
-        description="params that differ (features_part* and top_features are compared as features/importances)"
+    param_changes: dict[str, list[str | None]] = Field(
+        description="param -> value per run, for the params that differ "
+        "(features_part* and top_features are compared as features/importances)"
     )
     unchanged_params: int
-    metric_deltas: list[MetricDelta]
-    feature_sources: list[str]
+    metric_deltas: dict[str, MetricDelta] = Field(description="metric -> values and deltas per run")
+    metrics_same: dict[str, float | int] = Field(
+        {}, description="concise form: the metrics equal in every run (not repeated per run)"
+    )
+    feature_sources: list[str] = []
     feature_changes: list[FeatureDiff] = Field(description="features added/removed against the first run")
     importance_shifts: dict[str, list[float | None]] = Field(
         {}, description="importance per run for the first run's top features"
@@ -60,16 +60,47 @@ class RunComparison(Answer):
     notes: list[str] = []
 
     def concise(self) -> RunComparison:
-        """What the text tells: the metrics that changed, the baseline's five top features' shifts,
-        the feature records only when not all are features.json, no start times."""
+        """What the text tells: the metrics that changed and those the same in every run (once, not
+        per run), the baseline's five top features' shifts, the feature records only when not all are
+        features.json, no start times."""
+        bare = {"start_time": None, "metrics": {}, "more_metrics": None}
+        bare |= {field: None for field in self._headline_as_params()}
         return self.model_copy(
             update={
-                "runs": [r.model_copy(update={"start_time": None}) for r in self.runs],
-                "metric_deltas": [d for d in self.metric_deltas if _changed(d)],
+                "runs": [r.model_copy(update=bare) for r in self.runs],
+                "metric_deltas": {k: d for k, d in self.metric_deltas.items() if _changed(d)},
+                "metrics_same": self._same(),
                 "importance_shifts": dict(list(self.importance_shifts.items())[:SHIFTS_SHOWN]),
                 "feature_sources": self.feature_sources if self._mixed_sources() else [],
             }
         )
+
+    def _headline_as_params(self) -> set[str]:
+        """The run summaries' headline fields whose values per run are those of a changed param."""
+        changed = [list(values) for values in self.param_changes.values()]
+        return {
+            field
+            for field in HEADLINE
+            if [None if (v := getattr(r, field)) is None else str(v) for r in self.runs] in changed
+        }
+
+    def _told_elsewhere(self) -> frozenset[str]:
+        """What the run lines leave to the lines below: metrics always, a headline field when it is
+        missing from the summaries because a changed param tells it."""
+        by_name = {
+            "model_version": {MODEL_VERSION},
+            "feature_count": {FEATURE_COUNT},
+            "algorithm": set(ALGORITHM_PARAMS),
+        }
+        told = {"metrics"}
+        for field, params in by_name.items():
+            if params & set(self.param_changes) and all(getattr(r, field) is None for r in self.runs):
+                told.add(field)
+        return frozenset(told)
+
+    def _same(self) -> dict[str, float | int]:
+        unchanged = {k: d.values[0] for k, d in self.metric_deltas.items() if not _changed(d)}
+        return self.metrics_same or {k: v for k, v in unchanged.items() if v is not None}
 
     def _mixed_sources(self) -> bool:
         return any(not s.split(": ", 1)[-1].startswith("features.json") for s in self.feature_sources)
@@ -77,7 +108,7 @@ class RunComparison(Answer):
     def render_text(self) -> str:
         """Each run in a line, then only what differs: metrics, params, features, importances."""
         from ..core.render import scalar
-        from .runs import run_line
+        from .runs import metrics_text, run_line
 
         def arrow(values: list) -> str:
             return " -> ".join(scalar(v) for v in values)
@@ -86,21 +117,21 @@ class RunComparison(Answer):
         for i, run in enumerate(self.runs):
             label = self.versions[i] if i < len(self.versions) and self.versions[i] else None
             prefix = "baseline" if i == 0 else f"#{i + 1}"
-            lines.append(f"{prefix}: " + (f"{label} = " if label else "") + run_line(run))
+            # a run's metrics are told once below, as changed or the same in every run
+            line = run_line(run, self._told_elsewhere())
+            lines.append(f"{prefix}: " + (f"{label} = " if label else "") + line)
         deltas = [
-            f"{d.metric} {arrow(d.values)}"
-            + (
-                f" ({', '.join(f'{x:+}' for x in d.delta_vs_first[1:] if x is not None)})"
-                if any(d.delta_vs_first[1:])
-                else ""
-            )
-            for d in self.metric_deltas
+            f"{scalar(k)} {arrow(d.values)}"
+            + (f" ({', '.join(f'{x:+}' for x in d.deltas if x is not None)})" if any(d.deltas) else "")
+            for k, d in self.metric_deltas.items()
             if _changed(d)
         ]
         lines.append("metrics changed: " + ("; ".join(deltas) or "none"))
+        if same := self._same():
+            lines.append("metrics same: " + metrics_text(same, None))
         lines.append(
             f"params changed ({len(self.param_changes)}, {self.unchanged_params} same): "
-            + ("; ".join(f"{scalar(c.param)} {arrow(c.values)}" for c in self.param_changes) or "none")
+            + ("; ".join(f"{scalar(k)} {arrow(v)}" for k, v in self.param_changes.items()) or "none")
         )
         for diff in self.feature_changes:
             added = ", ".join(scalar(f) for f in diff.added) or "none"
@@ -131,27 +162,20 @@ async def compare_runs(
     ]
     metrics = [metrics_of(r) for r in runs]
     keys = sorted({k for p in params for k in p})
-    changes = [
-        ParamChange(param=k, values=[clip(p[k], 200) if k in p else None for p in params])
+    changes = {
+        k: [clip(p[k], 200) if k in p else None for p in params]
         for k in keys
         if len({p.get(k) for p in params}) > 1
-    ]
+    }
     metric_keys = metric_order(sorted({k for m in metrics for k in m}), key_metrics)
-    deltas = []
+    deltas: dict[str, MetricDelta] = {}
     for key in metric_keys:
         values = [m.get(key) for m in metrics]
         if all(v is None for v in values):
             continue
         base = values[0]
-        deltas.append(
-            MetricDelta(
-                metric=key,
-                values=values,
-                delta_vs_first=[
-                    round_number(v - base) if v is not None and base is not None else None for v in values
-                ],
-            )
-        )
+        later = [round_number(v - base) if v is not None and base is not None else None for v in values[1:]]
+        deltas[key] = MetricDelta(values=values, deltas=later if any(x is not None for x in later) else [])
     base_features = features[0].features
     base_set = set(base_features)
     diffs = []
@@ -191,15 +215,15 @@ def fit_comparison(comparison: RunComparison, budget: int) -> RunComparison:
     runs = [r.model_copy(update={"metrics": dict(list(r.metrics.items())[:10])}) for r in comparison.runs]
     for run, whole in zip(runs, comparison.runs, strict=True):
         run.more_metrics = (whole.more_metrics or 0) + len(whole.metrics) - len(run.metrics) or None
-    short = [ParamChange(param=clip(c.param, 200), values=c.values) for c in comparison.param_changes]
+    short = [(clip(k, 200), v) for k, v in comparison.param_changes.items()]
 
     def build(n: int) -> RunComparison:
         cut = [f"truncated: showing {n} of {count} {what}" for what, count in lists.items() if count > n]
         return comparison.model_copy(
             update={
                 "runs": runs,
-                "param_changes": short[:n],
-                "metric_deltas": comparison.metric_deltas[:n],
+                "param_changes": dict(short[:n]),
+                "metric_deltas": dict(list(comparison.metric_deltas.items())[:n]),
                 "feature_changes": [
                     d.model_copy(
                         update={

@@ -1,7 +1,7 @@
 """Metric curves: several keys of several runs in one answer, under one point budget shared fairly.
 Each series is summarised (first, last, min, max with their steps) and downsampled so its shape
 survives (the min and max of every bucket are kept); pairs with no data are listed as `missing`.
-The structured content is drawable as it stands: one `points: [[x, y], ...]` array per series."""
+The structured content is drawable as it stands: the columns `x` and `y` of each series."""
 
 from __future__ import annotations
 
@@ -47,7 +47,8 @@ class Series(BaseModel):  # one metric of one run: its summary and a downsampled
     min: Extremum | None = None
     max: Extremum | None = None
     nonfinite: int = Field(0, description="NaN/inf points")
-    points: list[list[float | int]] = Field(description="downsampled [x, y]; NaN/inf left out")
+    x: list[float | int] = Field(description="the downsampled curve's x (per x_axis); NaN/inf left out")
+    y: list[float | int] = Field(description="its values, one per x")
     downsampled: bool = False
 
 
@@ -127,7 +128,7 @@ def series_line(s: Series, x_axis: XAxis) -> str:
     )
     sep = ":" if x_axis == "step" else "s:"
     # Points are numbers this module rounded (never stored strings): plain str() is enough, and fast.
-    return head + "; (x:y) " + " ".join(f"{x}{sep}{y}" for x, y in s.points)
+    return head + "; (x:y) " + " ".join(f"{x}{sep}{y}" for x, y in zip(s.x, s.y, strict=True))
 
 
 # ---- the arithmetic: finite values, fair shares, shape-keeping downsampling -----------------------
@@ -233,7 +234,8 @@ def summarize(curve: Curve, share: int, x_axis: XAxis, t0: int | None) -> Series
         min=extremum(min(good, key=values.__getitem__)) if good else None,
         max=extremum(max(good, key=values.__getitem__)) if good else None,
         nonfinite=len(pts) - len(good),
-        points=[[x_of(pts[i]), round_number(values[i]) or 0] for i in keep],  # finite: never None
+        x=[x_of(pts[i]) for i in keep],
+        y=[round_number(values[i]) or 0 for i in keep],  # finite: never None
         downsampled=len(keep) < len(good),
     )
 
@@ -323,7 +325,7 @@ def build_curves(
             min_step=window[0],
             max_step=window[1],
             point_budget=budget_points,
-            points_returned=sum(len(s.points) for s in series),
+            points_returned=sum(len(s.x) for s in series),
             series=series,
             missing=missing,
             notes=notes,

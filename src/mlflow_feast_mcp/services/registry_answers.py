@@ -38,7 +38,7 @@ from .registry import (
 from .runs import KEY_METRICS, SUMMARY_OTHERS, RunSummary, metrics_text, run_line, summarize_run
 
 MODEL_METRICS_HINT = "mlflow_search_logged_models(model_id=...) lists every metric"
-FULL_LIST = "full list: mlflow_get_run_features, or response_format='detailed'"
+FULL_LIST = "full list: response_format='detailed'"
 
 
 class ModelRow(BaseModel):
@@ -78,8 +78,9 @@ class ModelVersionAnswer(Answer):
 
     def concise(self) -> ModelVersionAnswer:
         """The version as the text tells it: the run's top five features (not the list, nor the Feast
-        retrieval tags), no start time, and the version's run id, status and source only where they
-        say more than the run line (a run other than the one summarised, a status not READY)."""
+        retrieval tags), no start time, and the version's run id, status and source, and the feature
+        count, only where they say more than the run line (a run other than the one summarised, a
+        status not READY); the feature count once, in the features."""
         v, f, run = self.version, self.features, self.run
         update: dict = {}
         if v is not None:
@@ -92,7 +93,10 @@ class ModelVersionAnswer(Answer):
                 }
             )
         if run is not None:
-            update["run"] = run.model_copy(update={"start_time": None})
+            told = f is not None and f.feature_count == run.feature_count
+            update["run"] = run.model_copy(
+                update={"start_time": None, "feature_count": None if told else run.feature_count}
+            )
         if f is not None:
             top = f.top_features[:5]
             update["features"] = f.model_copy(
@@ -113,7 +117,7 @@ class ModelVersionAnswer(Answer):
         r, v, m = self.resolution, self.version, self.logged_model
         lines = []
         if r is not None and v is not None:
-            aliases = f"; aliases: {', '.join(scalar(a) for a in v.aliases)}" if v.aliases else "; no aliases"
+            aliases = f"; aliases: {', '.join(scalar(a) for a in v.aliases)}" if v.aliases else ""
             status = f"; status {v.status}" if v.status not in (None, "READY") else ""
             lines.append(
                 f"{scalar(r.model_name)} {scalar(r.ref)} -> version {v.version} (resolved by {r.resolved_by}); "

@@ -59,17 +59,27 @@ def metrics_text(metrics: dict[str, float | int], more: int | None, how: str = M
     return shown or "no metrics"
 
 
-def run_line(run: RunSummary) -> str:
-    """A run in one line of text: name, id, status, algorithm and version, features, metrics
-    (start times are in the structured content and in search results)."""
-    what = " ".join(scalar(x) for x in (run.algorithm, run.model_version) if x) or "no algorithm recorded"
+HEADLINE = ("algorithm", "model_version", "feature_count")  # the params a run line shows
+
+
+def run_line(run: RunSummary, told_elsewhere: frozenset[str] = frozenset()) -> str:
+    """A run in one line of text: name, id, status, algorithm and version, features, metrics, but
+    not the `HEADLINE` fields or `metrics` the answer tells elsewhere (start times are in the
+    structured content and in search results)."""
+    named = [x for x in (run.algorithm, run.model_version) if x]
+    headline = {"algorithm", "model_version"} & told_elsewhere
+    what = (
+        ", " + " ".join(scalar(x) for x in named) if named else "" if headline else ", no algorithm recorded"
+    )
     features = f", {run.feature_count} features" if run.feature_count is not None else ""
     parent = f", trial of {run.parent_run_id}" if run.parent_run_id else ""
-    metrics = metrics_text(run.metrics, run.more_metrics)
+    told = [] if "metrics" in told_elsewhere else [metrics_text(run.metrics, run.more_metrics)]
     if run.nonfinite:
-        metrics += "; not finite: " + ", ".join(scalar(x) for x in run.nonfinite)
+        told.append("not finite: " + ", ".join(scalar(x) for x in run.nonfinite))
     status = f"{run.status}, DELETED (in MLflow's trash)" if run.deleted else run.status
-    return f"run {scalar(run.run_name)} ({run.run_id}): {status}, {what}{features}{parent}; {metrics}"
+    return f"run {scalar(run.run_name)} ({run.run_id}): {status}{what}{features}{parent}" + "".join(
+        f"; {t}" for t in told
+    )
 
 
 def metrics_of(run: Run) -> dict[str, float | int]:
