@@ -163,13 +163,15 @@ def tables(data: dict[str, Any]) -> str:
         )
         add("")
         add(
-            "| tool | MLflow round trips | response chars | raw REST / FeatureStore | MlflowClient | "
-            "stdio | HTTP | ratio stdio | ratio HTTP |"
+            "| tool | MLflow round trips | response chars (text / structured) | raw REST / FeatureStore | "
+            "MlflowClient | stdio | HTTP | ratio stdio | ratio HTTP |"
         )
         add("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         for tool, row in r["latency"]["tools"].items():
             raw = row.get("feature_store") if row["kind"] == "feast" else row.get("rest_replay")
-            add(f"| `{tool}` | {row['round_trips_warm']}/{row['round_trips']} | {row['response']['chars']:,} | {_ms(raw)} | "
+            size = row["response"]
+            shown = f"{size['chars']:,} / {size.get('structured_chars', size['chars']):,}"
+            add(f"| `{tool}` | {row['round_trips_warm']}/{row['round_trips']} | {shown} | {_ms(raw)} | "
                 f"{_ms(row.get('mlflow_client'))} | {_ms(row.get('stdio'))} | {_ms(row.get('http'))} | "
                 f"{_f(row.get('ratio_stdio'))} | {_f(row.get('ratio_http'))} |")  # fmt: skip
         add("")

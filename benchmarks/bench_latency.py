@@ -37,6 +37,7 @@ def cases(store) -> list[Case]:
     staging = store.version(stage="Staging").run_id
     return [
         Case("mlflow_list_experiments", {}, "mlflow"),
+        Case("mlflow_describe_experiment", {}, "mlflow"),
         Case("mlflow_search_runs", {"page_size": 20}, "mlflow"),
         Case("mlflow_get_run", {"run_id": prod}, "mlflow"),
         Case("mlflow_get_run_features", {"run_id": prod}, "mlflow"),
@@ -45,8 +46,10 @@ def cases(store) -> list[Case]:
         Case("mlflow_list_artifacts", {"run_id": prod}, "mlflow"),
         Case("mlflow_read_artifact", {"run_id": prod, "path": "training_artifacts/features.json"}, "mlflow"),
         Case("mlflow_list_registered_models", {}, "mlflow"),
-        Case("mlflow_get_registered_model", {"name": MODEL}, "mlflow"),
+        Case("mlflow_search_logged_models", {}, "mlflow"),
+        Case("mlflow_get_registered_model", {"model_name": MODEL}, "mlflow"),
         Case("mlflow_get_model_version", {"version_ref": "Production"}, "mlflow"),
+        Case("feast_list_projects", {}, "feast"),
         Case("feast_list_feature_views", {}, "feast"),
         Case("feast_describe_feature_view", {"name": VIEW}, "feast"),
         Case("feast_list_entities", {}, "feast"),
@@ -132,6 +135,8 @@ def mlflow_client_reads(store) -> dict[str, Callable[[], Any]]:
 
     return {
         "mlflow_list_experiments": lambda: c.search_experiments(),
+        "mlflow_describe_experiment": lambda: c.search_runs([exp], max_results=1000),
+        "mlflow_search_logged_models": lambda: c.search_logged_models(experiment_ids=[exp]),
         "mlflow_search_runs": lambda: (
             c.get_experiment_by_name("nba_game_winner_prediction"),
             c.search_runs([exp], max_results=20, order_by=["attributes.start_time DESC"]),
@@ -171,6 +176,7 @@ def feature_store_reads(store) -> dict[str, Callable[[], Any]]:
         return registry.list_feature_view_versions(VIEW, project)
 
     return {
+        "feast_list_projects": lambda: fs.list_projects(),
         "feast_list_feature_views": lambda: fs.registry.list_all_feature_views(project, allow_cache=True),
         "feast_describe_feature_view": lambda: fs.registry.get_any_feature_view(
             VIEW, project, allow_cache=True

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from support.calls import call
-from support.client_views import DEMO_CALLS, missing_facts
+from support.client_views import DEMO_CALLS, empty_fields, missing_facts
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 BUDGET = 20_000
@@ -67,6 +67,8 @@ async def view_problems(client: Any, calls: list[tuple[str, dict[str, Any]]]) ->
                 problems.append(f"{where}: {len(answer.text)} text / {len(structured)} structured chars")
             if missing := missing_facts(answer.text, answer.data):
                 problems.append(f"{where}: the text's {missing[:8]} are not in the structured content")
+            if empty := empty_fields(answer.data):
+                problems.append(f"{where}: empty fields {empty[:8]}")
     return problems
 
 

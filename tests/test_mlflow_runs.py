@@ -175,6 +175,28 @@ async def test_compare_runs_shows_changes(client, world):
     assert set(data["param_changes"]) >= {"algorithm", "model_version"}
 
 
+async def test_compare_runs_tells_each_fact_once(client, world):
+    """Concise: a metric is told as changed or as the same in every run, never again per run; a
+    headline param is in the run lines unless a changed param tells it. Detailed keeps both."""
+    ids = [world.runs["seed"], world.runs["parts"]]
+    concise = (await ok(client, "mlflow_compare_runs", run_ids=ids)).data
+    detailed = (await ok(client, "mlflow_compare_runs", run_ids=ids, response_format="detailed")).data
+    assert not any("metrics" in r for r in concise["runs"]) and all(r["metrics"] for r in detailed["runs"])
+    same = concise.get("metrics_same", {})
+    assert set(concise["metric_deltas"]).isdisjoint(same)
+    assert set(concise["metric_deltas"]) | set(same) == set(detailed["metric_deltas"])
+    assert concise["param_changes"]["algorithm"] == ["logistic_regression", "gradient_boosting"]
+    assert not any({"algorithm", "model_version", "feature_count"} & set(r) for r in concise["runs"])
+    assert [r["algorithm"] for r in detailed["runs"]] == ["logistic_regression", "gradient_boosting"]
+    assert "features_part" in concise["feature_sources"][1]  # told: not both from features.json
+
+    text = (await ok(client, "mlflow_compare_runs", run_ids=[world.runs["seed"], world.runs["dataset"]])).text
+    baseline, second = text.splitlines()[:2]
+    assert "logistic_regression" in baseline and "logistic_regression" in second  # the same: in the lines
+    assert "v1.0" not in baseline and "model_version v1.0 -> -" in text  # changed: told once, below
+    assert "no algorithm recorded" not in text
+
+
 async def test_compare_needs_two_runs(client, world):
     text = (await call(client, "mlflow_compare_runs", run_ids=[world.runs["seed"]])).text
     assert "at least 2" in text

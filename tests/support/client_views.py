@@ -51,3 +51,15 @@ def missing_facts(text: str, structured: dict[str, Any] | None) -> list[str]:
         return []
     blob = json.dumps(structured, ensure_ascii=False)
     return sorted({t for t in FACT.findall(text) if not VOCABULARY.match(t) and t not in blob})
+
+
+def empty_fields(structured: Any, path: str = "$") -> list[str]:
+    """Paths of empty lists, maps and strings in the structured content: a field with nothing to say
+    is left out (an empty result is told by a count, not by `[]`)."""
+    if isinstance(structured, dict):
+        found = [] if structured or path == "$" else [path]
+        return found + [p for k, v in structured.items() for p in empty_fields(v, f"{path}.{k}")]
+    if isinstance(structured, list):
+        found = [] if structured else [path]
+        return found + [p for i, v in enumerate(structured) for p in empty_fields(v, f"{path}[{i}]")]
+    return [path] if structured == "" else []

@@ -162,7 +162,7 @@ class ArtifactEntry(BaseModel):
 
 class ArtifactTree(PageInfo):
     run_id: str
-    root: str
+    root: str = Field("", description="the folder listed; absent: the run's root")
     entries: list[ArtifactEntry]
     total_bytes: int
     note: str | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 CheckStatus = Literal["pass", "fail", "warn", "skipped"]
 Evidence = str | int | float | bool | list[str] | None
@@ -18,6 +18,12 @@ class Check(BaseModel):
     status: CheckStatus
     summary: str = Field(description="one line with the values that decided the status")
     evidence: dict[str, Evidence] = Field({}, description="the values, paths and versions looked at")
+
+    @field_validator("evidence")
+    @classmethod
+    def _without_empty(cls, evidence: dict[str, Evidence]) -> dict[str, Evidence]:
+        """An empty list or text says nothing the summary does not: left out, as everywhere."""
+        return {k: v for k, v in evidence.items() if v not in ([], "")}
 
 
 def names(values: list[str], limit: int = LIST_LIMIT) -> list[str]:

@@ -57,7 +57,7 @@ async def mlflow_get_metric_history(
     *,
     deps: Deps,
 ) -> Annotated[CallToolResult, MetricCurves]:
-    """Curves of several metrics and runs under one point budget: first, last, min, max and downsampled [x, y] per series."""
+    """Curves of several metrics and runs under one point budget: first, last, min, max and a downsampled x/y curve per series."""
     api, s = await deps.mlflow(), deps.settings
     keys = check_keys(metric_keys)
     runs = await curve_runs(

@@ -114,6 +114,7 @@ async def mlflow_compare_runs(
             description="baseline first, e.g. ['game_winner_model/Production', 'latest']",
         ),
     ],
+    response_format: ResponseFormat = "concise",
     *,
     deps: Deps,
 ) -> Annotated[CallToolResult, RunComparison]:
@@ -127,7 +128,8 @@ async def mlflow_compare_runs(
             run, label = await resolve_run(api, ref, s.default_experiment), None
         runs.append(run)
         labels.append(label)
-    return respond(fit_comparison(await compare_runs(api, runs, labels, s.key_metrics), s.response_budget))
+    comparison = fit_comparison(await compare_runs(api, runs, labels, s.key_metrics), s.response_budget)
+    return respond(comparison, response_format == "detailed")
 
 
 TOOLS = (
