@@ -27,9 +27,8 @@ ALL_TOOLS = {
     "feast_list_projects", "feast_list_feature_views", "feast_describe_feature_view", "feast_list_entities",
     "feast_list_data_sources", "feast_list_feature_services", "feast_get_feature_view_history",
     "check_feature_alignment", "validate_training_run", "mlflow_search_logged_models",
+    "predictions_spot_check", "feast_get_online_features",
 }  # fmt: skip
-# In the catalogue, without eval cases yet (their truth needs the predictions table and online store).
-NO_CASES_YET = {"feast_get_online_features", "predictions_spot_check"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -131,18 +130,20 @@ def test_final_answer_parsing_and_error_answers():
 
 
 @pytest.fixture(scope="module")
-def world(demo_seed) -> tuple[str, Path]:
-    """The session's small demo seed (tests/support/demo_world.py)."""
-    url, report, _ = demo_seed
-    return url, Path(report.feast_repo)
+def world(demo_seed) -> tuple[str, Path, str]:
+    """The session's small demo seed (tests/support/demo_world.py), with its predictions database."""
+    from mlflow_feast_mcp.demo.predictions import predictions_uri
+
+    url, report, workdir = demo_seed
+    return url, Path(report.feast_repo), predictions_uri(workdir)
 
 
 @pytest.fixture(scope="module")
 def oracle(world):
     from mlflow_feast_mcp.evals.oracle import Oracle
 
-    url, repo = world
-    return Oracle(url, repo)
+    url, repo, predictions = world
+    return Oracle(url, repo, predictions_uri=predictions)
 
 
 @pytest.fixture(scope="module")
@@ -154,8 +155,8 @@ def _server(world):
     from mlflow_feast_mcp.core.settings import Settings
     from mlflow_feast_mcp.server.app import build_server
 
-    url, repo = world
-    return build_server(Settings(tracking_uri=url, feast_repo=repo))
+    url, repo, predictions = world
+    return build_server(Settings(tracking_uri=url, feast_repo=repo, predictions_uri=predictions))
 
 
 @pytest.fixture(scope="module")
@@ -198,8 +199,8 @@ def test_scripted_over_http_subset_scores_100(world, oracle, cases):
     from mlflow_feast_mcp.demo.runner import McpHttpThread
     from mlflow_feast_mcp.evals.modes import run_scripted
 
-    url, repo = world
-    thread = McpHttpThread(url, repo, seeder.free_port())
+    url, repo, predictions = world
+    thread = McpHttpThread(url, repo, seeder.free_port(), predictions)
     thread.start()
     try:
         subset = [next(c for c in cases if c.category == cat) for cat in sorted({c.category for c in cases})]
@@ -341,7 +342,7 @@ def test_llm_loop_against_fake_endpoint(world, oracle, cases, fake_llm, api):
     assert summary["llm_tokens"]["input_total"] == 800
     first = FakeLLM.requests[0]
     tools = first["body"]["tools"]
-    assert len(tools) == len(ALL_TOOLS | NO_CASES_YET)
+    assert len(tools) == len(ALL_TOOLS)
     if api == "anthropic":
         assert first["headers"]["x-api-key"] == "test-key" and "input_schema" in tools[0]
         assert "ANSWER:" in first["body"]["system"]
@@ -354,7 +355,7 @@ def test_llm_loop_against_fake_endpoint(world, oracle, cases, fake_llm, api):
 def test_cli_eval_writes_json_and_transcript(world, tmp_path, capsys, monkeypatch):
     from mlflow_feast_mcp.cli import main
 
-    url, repo = world
+    url, repo, predictions = world
     out, transcript = tmp_path / "eval.json", tmp_path / "transcript.json"
     argv = ["eval", "--tracking-uri", url, "--feast-repo", str(repo), "--only", "registry", "--quiet"]
     assert main([*argv, "--json", str(out), "--transcripts", str(transcript)]) == 0
@@ -365,6 +366,12 @@ def test_cli_eval_writes_json_and_transcript(world, tmp_path, capsys, monkeypatc
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     assert main([*argv, "--mode", "llm"]) == 2  # no key, no base URL: a clear refusal
+
+    serving = ["eval", "--tracking-uri", url, "--feast-repo", str(repo), "--only", "serving"]
+    assert main(serving) == 2  # every serving case needs the predictions table: none to run, said so
+    assert "need a predictions table (--predictions-uri): not run" in capsys.readouterr().err
+    assert main([*serving, "--predictions-uri", predictions, "--quiet", "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["summary"]["by_category"].keys() == {"serving"}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -27,7 +27,9 @@ Category = Literal[
     "validation",
     "unanswerable",
     "multi_step",
+    "serving",
 ]
+Need = Literal["predictions"]
 
 _VAR = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -63,6 +65,10 @@ class Case(BaseModel):
         description="extractor path on the last step's result, or '{var}' for a saved variable"
     )
     expect_error: bool = Field(False, description="the plan's last call is meant to fail (NOT_FOUND)")
+    needs: list[Need] = Field(
+        [],
+        description="what the store must hold beyond MLflow and Feast ('predictions': a predictions table)",
+    )
     notes: str = ""
 
     @field_validator("oracle")
@@ -168,6 +174,12 @@ def load_cases(paths: Iterable[Path | str] | Path | str | None = None) -> list[C
     if not cases:
         raise ValueError(f"no cases found in {', '.join(map(str, files)) or paths}")
     return cases
+
+
+def runnable(cases: list[Case], holds: set[str]) -> tuple[list[Case], list[Case]]:
+    """The cases the store can answer, and those that need what it does not hold."""
+    fits = [c for c in cases if set(c.needs) <= holds]
+    return fits, [c for c in cases if c not in fits]
 
 
 def select(cases: list[Case], only: Iterable[str] | None) -> list[Case]:

@@ -11,7 +11,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from .cases import CASES_DIR, load_cases, select
+from .cases import CASES_DIR, load_cases, runnable, select
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
@@ -53,6 +53,11 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("--default-experiment", help="env MLFLOW_FEAST_MCP_DEFAULT_EXPERIMENT")
     p.add_argument("--default-model", help="env MLFLOW_FEAST_MCP_DEFAULT_MODEL")
+    p.add_argument(
+        "--predictions-uri",
+        help="SQLAlchemy URL of the predictions database, for the serving cases "
+        "(env MLFLOW_FEAST_MCP_PREDICTIONS_URI; the demo's: sqlite:///<demo folder>/predictions.db)",
+    )
     p.add_argument("--json", type=Path, dest="json_out", help="write the metrics (and results) as JSON here")
     p.add_argument(
         "--transcripts",
@@ -81,6 +86,7 @@ def _settings(args: argparse.Namespace):
         feast_repo=args.feast_repo,
         default_experiment=args.default_experiment,
         default_model=args.default_model,
+        predictions_uri=args.predictions_uri,
     )
 
 
@@ -94,7 +100,11 @@ def _target(args: argparse.Namespace, settings: Any) -> Any:
         command += ["--tracking-uri", settings.tracking_uri, "--feast-repo", str(settings.feast_repo)]
         command += ["--default-experiment", settings.default_experiment]
         command += ["--default-model", settings.default_model]
-        return StdioServerParameters(command=command[0], args=command[1:], env=dict(os.environ))
+        env = dict(os.environ)
+        if settings.predictions_uri:
+            env["MLFLOW_FEAST_MCP_PREDICTIONS_URI"] = settings.predictions_uri
+        env["MLFLOW_FEAST_MCP_PREDICTIONS_TABLE"] = settings.predictions_table
+        return StdioServerParameters(command=command[0], args=command[1:], env=env)
     from ..server.app import build_server
 
     return build_server(settings)
@@ -111,10 +121,24 @@ def run(args: argparse.Namespace) -> int:
     warnings.filterwarnings("ignore")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     settings = _settings(args)
-    cases = select(load_cases(args.cases), args.only)
     oracle = Oracle(
-        settings.tracking_uri, settings.feast_repo, settings.default_experiment, settings.default_model
+        settings.tracking_uri,
+        settings.feast_repo,
+        settings.default_experiment,
+        settings.default_model,
+        settings.predictions_uri,
+        settings.predictions_table,
     )
+    cases, unmet = runnable(select(load_cases(args.cases), args.only), oracle.holds)
+    if unmet and not (args.quiet and cases):
+        print(
+            f"eval: {len(unmet)} cases need a predictions table (--predictions-uri): not run",
+            file=sys.stderr,
+            flush=True,
+        )
+    if not cases:
+        print("mlflow-feast-mcp eval: no case to run", file=sys.stderr)
+        return 2
 
     def progress(n: int, total: int, result: Any) -> None:
         if not args.quiet:

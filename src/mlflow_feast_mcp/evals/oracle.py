@@ -42,11 +42,16 @@ class Oracle:
         feast_repo: Path | str,
         experiment: str = "nba_game_winner_prediction",
         model_name: str = "game_winner_model",
+        predictions_uri: str | None = None,
+        predictions_table: str = "ml_dev.predictions",
     ) -> None:
         self.tracking_uri = tracking_uri
         self.feast_repo = Path(feast_repo)
         self.experiment = experiment
         self.model_name = model_name
+        self.predictions_uri = predictions_uri
+        self.predictions_table = predictions_table
+        self._predictions: Any = None  # the table, once read (oracle_serving)
         self._artifact_cache: dict[tuple[str, str], str | None] = {}
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
@@ -242,7 +247,14 @@ class Oracle:
         for alias, number in self.model.aliases.items():
             out[f"{alias}_version"] = int(number)
             out[f"{alias}_run"] = self.version_run(number)
-        return out
+        from .oracle_serving import serving_variables
+
+        return out | serving_variables(self)
+
+    @property
+    def holds(self) -> set[str]:
+        """What the store holds beyond MLflow and Feast, for the cases that need it (`Case.needs`)."""
+        return {"predictions"} if self.predictions_uri else set()
 
     # -- answers ---------------------------------------------------------------------------------
 
@@ -728,5 +740,5 @@ def validation_passes(o: Oracle, run: str) -> bool:
     return not failed_checks(o, run)
 
 
-# The MLflow 3 world's answers register themselves in ANSWERS (and define `Mlflow3Oracle`).
-from . import oracle_mlflow3  # noqa: E402, F401
+# The MLflow 3 world's and the serving answers register themselves in ANSWERS.
+from . import oracle_mlflow3, oracle_serving  # noqa: E402, F401
