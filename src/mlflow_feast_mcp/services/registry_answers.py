@@ -119,9 +119,10 @@ class ModelVersionAnswer(Answer):
         if r is not None and v is not None:
             aliases = f"; aliases: {', '.join(scalar(a) for a in v.aliases)}" if v.aliases else ""
             status = f"; status {v.status}" if v.status not in (None, "READY") else ""
+            stage = "" if r.resolved_by == "stage" else f"; stage {v.stage}"  # else the ref names it
             lines.append(
-                f"{scalar(r.model_name)} {scalar(r.ref)} -> version {v.version} (resolved by {r.resolved_by}); "
-                f"stage {v.stage}{aliases}{status}; created {v.created}"
+                f"{scalar(r.model_name)} {scalar(r.ref)} -> version {v.version} (resolved by {r.resolved_by})"
+                f"{stage}{aliases}{status}; created {v.created}"
             )
             lines += [f"note: {r.note}"] if r.note else []
             lines += [f"CONFLICT: {c}" for c in r.conflicts]
