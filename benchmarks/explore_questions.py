@@ -54,7 +54,7 @@ def curves_plans(world: CurvesWorld) -> list[Plan]:
         "q1_keys",
         "Which params and metrics does this experiment log?",
         {**{f"param {k}": k for k in params}, **{f"metric {k}": k for k in metrics}},
-        {"xgboost count": lambda d: d[0]["params"][0]["top"]["xgboost"] == len(xgboost)},
+        {"xgboost count": lambda d: d[0]["params"]["algorithm"]["top"]["xgboost"] == len(xgboost)},
     )
     async def q1(call: Call) -> None:
         await call("mlflow_describe_experiment")

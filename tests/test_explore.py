@@ -57,17 +57,17 @@ async def test_describe_counts_runs_keys_and_values_as_mlflow_has_them(curves_cl
     assert data["sweeps"] == [
         {"parent": "lr_sweep", "parent_run_id": curves_world.runs["lr_sweep"], "children": len(SWEEP)}
     ]
-    params = {p["key"]: p for p in data["params"]}
+    params = data["params"]
     algorithms = Counter(r.data.params["algorithm"] for r in runs if "algorithm" in r.data.params)
     assert params["algorithm"]["runs"] == sum(algorithms.values())
     assert params["algorithm"]["top"]["xgboost"] == algorithms["xgboost"] == len(curves_world.xgboost_runs)
     rates = [float(r.data.params["learning_rate"]) for r in runs if "learning_rate" in r.data.params]
     assert (params["learning_rate"]["min"], params["learning_rate"]["max"]) == (min(rates), max(rates))
-    assert {m["key"] for m in data["metrics"]} == {k for r in runs for k in r.data.metrics}
-    val_loss = next(m for m in data["metrics"] if m["key"] == "val_loss")
+    assert set(data["metrics"]) == {k for r in runs for k in r.data.metrics}
+    val_loss = data["metrics"]["val_loss"]
     assert val_loss["runs"] == sum("val_loss" in r.data.metrics for r in runs)
-    assert {t["key"] for t in data["run_tags"]} >= {"stage"}
-    assert "mlflow.parentRunId" not in {t["key"] for t in data["run_tags"]}
+    assert set(data["run_tags"]) >= {"stage"}
+    assert "mlflow.parentRunId" not in data["run_tags"]
     assert f"xgboost x{algorithms['xgboost']}" in answer.text
     assert f"runs: {len(runs)} runs (all read)" in answer.text
     assert "lr_sweep (6 children)" in answer.text
@@ -101,7 +101,7 @@ async def test_describe_names_models_sweeps_and_description_of_an_mlflow3_experi
     sweeps = {s["parent_run_id"]: s["children"] for s in data["sweeps"]}
     assert sweeps[mlflow3_world.runs["sweep"]] == len(SWEEP_GRID)
     assert sweeps[mlflow3_world.runs["grid"]] == len(mlflow3_world.grid_children)
-    rates = next(p for p in data["params"] if p["key"] == "learning_rate")
+    rates = data["params"]["learning_rate"]
     assert (rates["min"], rates["max"]) == (min(r for r, _ in SWEEP_GRID), max(r for r, _ in SWEEP_GRID))
     assert "churn_gbm v1, v2, v3, v4" in answer.text
 
@@ -110,7 +110,7 @@ async def test_describe_the_seed_experiment_folds_feature_chunks_and_keeps_hosti
     client, world: World
 ):
     answer = await ok(client, "mlflow_describe_experiment")
-    params = {p["key"]: p for p in answer.data["params"]}
+    params = answer.data["params"]
     assert "features_part*" in params and not any(k.startswith("features_part0") for k in params)
     assert answer.data["models"] == [{"name": "game_winner_model", "versions": [1, 2, 3]}]
     assert HOSTILE not in answer.text and "Ignore previous" not in answer.text  # long values: no top list

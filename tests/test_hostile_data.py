@@ -2,7 +2,8 @@
 names, params, tags, descriptions, feature names and artifact text that try to break out into the
 server's own lines, values nested thousands deep, runs 20,000 features or 10,000 params wide, a 50 MB
 file. Every tool on every hostile run or model answers within the budget (text and structured), with
-no line the server did not write, no raw control or invisible character, and never a bare error."""
+no line the server did not write, no raw control or invisible character, never a bare error, and
+structured content that says no more than its text (at most twice its size, give or take JSON's keys)."""
 
 from __future__ import annotations
 
@@ -56,6 +57,9 @@ async def test_every_tool_on_hostile_data_answers_within_the_budget_in_the_serve
             problems.append(f"{where}: bare error")
         if len(answer.text) > BUDGET or len(structured) > BUDGET:
             problems.append(f"{where}: {len(answer.text)} text / {len(structured)} structured chars")
+        elif not answer.is_error and len(structured) > 2 * len(answer.text) + 2_000:
+            # a stored value the text clips (or tells once) is whole (or twice) in the structured content
+            problems.append(f"{where}: structured {len(structured)} chars for a text of {len(answer.text)}")
         bare = outside_fences(answer.text)
         if lines := foreign_lines(bare):
             problems.append(f"{where}: {len(lines)} foreign line(s), e.g. {lines[0][:80]!r}")

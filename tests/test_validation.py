@@ -101,8 +101,8 @@ async def test_valid_run_passes_every_check_with_evidence(vclient, vworld: Valid
     assert changes["param_changes"]["algorithm"] == ["logistic_regression", "gradient_boosting"]
     assert changes["features_added"] == ["home_win_streak", "momentum_diff"]
     assert changes["features_removed"] == ["h2h_home_win_pct"]
-    test_delta = next(m for m in changes["metric_changes"] if m["metric"] == "test_accuracy")
-    assert test_delta == {"metric": "test_accuracy", "previous": 0.6512, "current": 0.6634, "delta": 0.0122}
+    test_delta = changes["metric_changes"]["test_accuracy"]
+    assert test_delta == {"previous": 0.6512, "current": 0.6634, "delta": 0.0122}
     assert "[pass] registry: registered as validation_model v2" in answer.text
     assert "test_accuracy 0.6512 -> 0.6634 (+0.0122)" in answer.text
 

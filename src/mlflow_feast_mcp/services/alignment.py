@@ -118,8 +118,9 @@ class AlignmentReport(Answer):
     notes: list[str] = []
 
     def concise(self) -> AlignmentReport:
-        """Found features as names grouped by view (as the text lists them); mappings only where a
-        feature is missing or defined in more than one view; counts by view left to the verdict."""
+        """Found features as names grouped by view (as the text lists them); mappings only where they
+        say more than the names: a missing feature's closest Feast names or note, a feature defined in
+        more than one view; counts by view left to the verdict."""
         if self.found or not self.features:
             return self
         return self.model_copy(
@@ -129,7 +130,7 @@ class AlignmentReport(Answer):
                 "features": [
                     m.model_copy(update={"feast_dtype": None, "run_dtype": None})
                     for m in self.features
-                    if m.status == "missing" or m.also_in
+                    if (m.status == "missing" and (m.closest or m.note)) or m.also_in
                 ],
             }
         )
@@ -162,15 +163,12 @@ class AlignmentReport(Answer):
 
         for view, names in self._found_by_view().items():
             lines.append(f"{scalar(view)} ({len(names)}): " + ", ".join(label(view, n) for n in names))
-        for m in self.features:
-            if m.status == "missing":
-                why = f"; {m.note}" if m.note else ""
-                near = (
-                    f"; closest: {', '.join(map(scalar, m.closest))}"
-                    if m.closest
-                    else "; no similar Feast feature"
-                )
-                lines.append(f"MISSING {scalar(m.feature)}{why}{near}")
+        told = {m.feature: m for m in self.features if m.status == "missing"}
+        for name in self.missing:
+            m = told.get(name)
+            why = f"; {m.note}" if m and m.note else ""
+            near = f"; closest: {', '.join(map(scalar, m.closest))}" if m and m.closest else ""
+            lines.append(f"MISSING {scalar(name)}{why}{near or '; no similar Feast feature'}")
         for d in self.dtype_mismatches:
             lines.append(
                 f"DTYPE {scalar(d.feature)}: run {scalar(d.run_dtype)} (= {d.expected_feast_dtype}) "
@@ -398,9 +396,11 @@ def fit_alignment(report: AlignmentReport, budget: int) -> AlignmentReport:
 
     def build(n: int) -> AlignmentReport:
         cut = [f"truncated: showing {n} of {len(v)} {what}" for what, v in lists.items() if len(v) > n]
+        shown_missing = set(report.missing[:n])  # each keeps its mapping (closest names), cut or not
+        later = [m for m in report.features[n:] if m.status == "missing" and m.feature in shown_missing]
         return short.model_copy(
             update={
-                "features": [mapping(m) for m in report.features[:n]],
+                "features": [mapping(m) for m in [*report.features[:n], *later]],
                 "missing": [clip(x, 300) for x in report.missing[:n]],
                 "dtype_mismatches": report.dtype_mismatches[:n],
                 "unused": {view: names[:n] for view, names in report.unused.items()},

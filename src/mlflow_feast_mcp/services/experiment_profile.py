@@ -39,10 +39,9 @@ FLOAT_MAX = 1.7976931348623157e308  # MLflow's SQL store saves +-inf as +-this
 
 
 class KeyStat(BaseModel):  # one param, metric or tag key over the runs read
-    key: str
     runs: int = Field(description="runs carrying it")
-    min: float | None = None
-    max: float | None = None
+    min: float | int | None = None
+    max: float | int | None = None
     distinct: int | None = None
     top: dict[str, int] = Field({}, description="most common values: runs")
 
@@ -81,9 +80,9 @@ class ExperimentProfile(Answer):
     param_key_count: int = 0
     metric_key_count: int = 0
     tag_key_count: int = 0
-    params: list[KeyStat] = []
-    metrics: list[KeyStat] = []
-    run_tags: list[KeyStat] = []
+    params: dict[str, KeyStat] = Field({}, description="key -> its statistics, the most carried first")
+    metrics: dict[str, KeyStat] = {}
+    run_tags: dict[str, KeyStat] = {}
     models: list[ModelFed] = Field([], description="registry versions made from its runs")
     notes: list[str] = []
     truncated: bool = False
@@ -118,7 +117,7 @@ class ExperimentProfile(Answer):
                 lines.append(
                     f"{title} ({counted(count, 'key')}{shown}; runs carrying each, range or top values):"
                 )
-                lines += ["  " + stat_line(s) for s in stats]
+                lines += ["  " + stat_line(k, s) for k, s in stats.items()]
         if self.models:
             lines.append(
                 "models made from its runs: "
@@ -142,7 +141,7 @@ def runs_line(r: RunCounts) -> str:
     return f"runs: {size}: {status}; {r.top_level} top-level, {r.child} child{span}"
 
 
-def stat_line(s: KeyStat) -> str:
+def stat_line(key: str, s: KeyStat) -> str:
     parts = [counted(s.runs, "run")]
     if s.min is not None:
         parts.append(f"{scalar(s.min)}..{scalar(s.max)}" if s.min != s.max else scalar(s.min))
@@ -150,22 +149,26 @@ def stat_line(s: KeyStat) -> str:
         parts.append(", ".join(f"{scalar(v)} x{n}" for v, n in s.top.items()))
     if s.distinct is not None and s.distinct > len(s.top):
         parts.append(f"{s.distinct} distinct")
-    return f"{scalar(s.key)}: " + ", ".join(parts)
+    return f"{scalar(key)}: " + ", ".join(parts)
 
 
 # ---- statistics --------------------------------------------------------------------------------
 
 
-def key_stats(per_run: Iterable[Mapping[str, str | float]], top: int, distinct: bool) -> list[KeyStat]:
+Stats = list[tuple[str, KeyStat]]
+
+
+def key_stats(per_run: Iterable[Mapping[str, str | float]], top: int, distinct: bool) -> Stats:
     """Per key: how many runs carry it, the numeric range, the distinct count and the top values."""
     values: dict[str, list[str | float]] = {}
     for mapping in per_run:
         for key, value in mapping.items():
             values.setdefault(key, []).append(value)
-    return sorted((key_stat(k, v, top, distinct) for k, v in values.items()), key=lambda s: (-s.runs, s.key))
+    stats = ((k, key_stat(v, top, distinct)) for k, v in values.items())
+    return sorted(stats, key=lambda item: (-item[1].runs, item[0]))
 
 
-def key_stat(key: str, values: list[str | float], top: int, distinct: bool) -> KeyStat:
+def key_stat(values: list[str | float], top: int, distinct: bool) -> KeyStat:
     numbers = [v if isinstance(v, float) else parse_number(v) for v in values]
     numeric = all(n is not None for n in numbers)
     finite = [n for n in numbers if n is not None and math.isfinite(n) and abs(n) < FLOAT_MAX]
@@ -174,11 +177,11 @@ def key_stat(key: str, values: list[str | float], top: int, distinct: bool) -> K
     few = len(counts) <= top
     short = max(map(len, counts)) <= VALUE_CHARS
     show_top = distinct and short and (repeated and few if numeric else few or repeated)
+    ranged = numeric and finite and not (show_top and len(counts) == 1)  # one value: its top says it
     return KeyStat(
-        key=key,
         runs=len(values),
-        min=round_number(min(finite)) if numeric and finite else None,
-        max=round_number(max(finite)) if numeric and finite else None,
+        min=round_number(min(finite)) if ranged else None,
+        max=round_number(max(finite)) if ranged else None,
         distinct=len(counts) if distinct else None,
         top=dict(counts.most_common(top)) if show_top else {},
     )
@@ -312,7 +315,7 @@ async def profile_experiment(
 
 
 def fit_profile(
-    base: ExperimentProfile, stats: tuple[list[KeyStat], ...], detailed: bool, budget: int
+    base: ExperimentProfile, stats: tuple[Stats, ...], detailed: bool, budget: int
 ) -> ExperimentProfile:
     """Concise lists the most widely used keys (a fixed number per kind); detailed lists them all;
     either way the lists are cut further until the answer fits the budget, saying so."""
@@ -320,7 +323,7 @@ def fit_profile(
     widest = max(max(caps), 1)
 
     def build(n: int) -> ExperimentProfile:
-        shown = [s[: min(cap, n)] for s, cap in zip(stats, caps, strict=True)]
+        shown = [dict(s[: min(cap, n)]) for s, cap in zip(stats, caps, strict=True)]
         hidden = sum(len(s) - len(v) for s, v in zip(stats, shown, strict=True))
         hint = None
         if hidden:

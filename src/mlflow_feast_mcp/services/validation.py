@@ -38,6 +38,7 @@ REQUIRED_PARAMS = conv.SEED_PARAMS
 REQUIRED_METRICS = conv.SEED_METRICS
 REQUIRED_ARTIFACTS = conv.SEED_ARTIFACTS
 TEST_SHARE = (0.05, 0.5)  # a plausible held-out share of all samples
+FEATURES_SHOWN = 20  # features added or removed a concise answer names
 __all__ = [
     "LIST_LIMIT",
     "OVERFIT_GAP",
@@ -50,7 +51,6 @@ __all__ = [
 
 
 class MetricChange(BaseModel):
-    metric: str
     previous: float | int | None = None
     current: float | int | None = None
     delta: float | int | None = None
@@ -65,7 +65,7 @@ class RunChanges(BaseModel):
     param_changes: dict[str, list[str | None]] = Field({}, description="param -> [previous, current]")
     features_added: list[str] = []
     features_removed: list[str] = []
-    metric_changes: list[MetricChange] = []
+    metric_changes: dict[str, MetricChange] = Field({}, description="metric -> previous, current, delta")
 
 
 class ValidationReport(Answer):
@@ -92,7 +92,9 @@ class ValidationReport(Answer):
                 else ch.model_copy(
                     update={
                         "previous_start_time": None,
-                        "metric_changes": [m for m in ch.metric_changes if _shown(m)],
+                        "metric_changes": {k: m for k, m in ch.metric_changes.items() if _shown(m)},
+                        "features_added": _recap(ch.features_added, FEATURES_SHOWN),
+                        "features_removed": _recap(ch.features_removed, FEATURES_SHOWN),
                     }
                 ),
             }
@@ -119,17 +121,17 @@ class ValidationReport(Answer):
                 )
             if ch.features_added or ch.features_removed:
                 lines.append(
-                    f"  features added: {_short(ch.features_added, 20) or 'none'}; "
-                    f"removed: {_short(ch.features_removed, 20) or 'none'}"
+                    f"  features added: {_short(ch.features_added, len(ch.features_added)) or 'none'}; "
+                    f"removed: {_short(ch.features_removed, len(ch.features_removed)) or 'none'}"
                 )
-            deltas = [m for m in ch.metric_changes if _shown(m)]
+            deltas = {k: m for k, m in ch.metric_changes.items() if _shown(m)}
             if deltas:
                 lines.append(
                     "  metrics: "
                     + "; ".join(
-                        f"{scalar(m.metric)} {_val(m.previous)} -> {_val(m.current)}"
+                        f"{scalar(k)} {_val(m.previous)} -> {_val(m.current)}"
                         + (f" ({m.delta:+g})" if m.delta is not None else "")
-                        for m in deltas
+                        for k, m in deltas.items()
                     )
                 )
             if not (ch.param_changes or ch.features_added or ch.features_removed or deltas):
@@ -148,9 +150,12 @@ def _shown(m: MetricChange) -> bool:
 
 
 def _short(values: list[str], limit: int = 8) -> str:
-    """Stored names (features, paths), each by the one rule for stored text."""
-    shown = ", ".join(scalar(clip(v, 200)) for v in values[:limit])
-    return shown + (f" (+{len(values) - limit} more)" if len(values) > limit else "")
+    """Stored names (features, paths; each already clipped), each by the one rule for stored text."""
+    cut = values[-1] if values and values[-1].startswith("... +") else None  # `names`' own count
+    listed = values[:-1] if cut else values
+    shown = ", ".join(scalar(v) for v in listed[:limit])
+    more = _count(values) - min(limit, len(listed))
+    return shown + (f" (+{more} more)" if more else "")
 
 
 def _is_number(value: Any) -> bool:
@@ -289,7 +294,9 @@ async def check_artifacts(api: MlflowApi, run: Run) -> Check:
     if missing:
         summary = f"missing {', '.join(missing)}"
         summary += f"; present: {_short(present)}" if present else ""
-        summary += f"; training_artifacts/ holds: {_short(sorted(sizes)) or 'nothing'}"
+        summary += (
+            f"; training_artifacts/ holds: {_short([clip(p, 200) for p in sorted(sizes)]) or 'nothing'}"
+        )
         return Check(name="artifacts", status="fail", summary=summary, evidence=evidence)
     return Check(
         name="artifacts",
@@ -435,19 +442,19 @@ def run_changes(
     }
     old_metrics, new_metrics = metrics_of(previous), metrics_of(current)
     keys = conv.metric_order(sorted(set(old_metrics) | set(new_metrics)), key_metrics)
-    metric_changes = []
+    metric_changes = {}
     for key in keys[:30]:
         before, after = old_metrics.get(key), new_metrics.get(key)
         delta = round_number(after - before) if _is_number(before) and _is_number(after) else None
-        metric_changes.append(MetricChange(metric=key, previous=before, current=after, delta=delta))
+        metric_changes[key] = MetricChange(previous=before, current=after, delta=delta)
     before_set, after_set = set(prev_features.features), set(features.features)
     return RunChanges(
         previous_run_id=previous.run_id,
         previous_run_name=previous.run_name,
         previous_start_time=iso_from_ms(previous.start_time),
         param_changes=dict(list(changed.items())[:LIST_LIMIT]),
-        features_added=_names([f for f in features.features if f not in before_set]),
-        features_removed=_names([f for f in prev_features.features if f not in after_set]),
+        features_added=_names([clip(f, 200) for f in features.features if f not in before_set]),
+        features_removed=_names([clip(f, 200) for f in prev_features.features if f not in after_set]),
         metric_changes=metric_changes,
     )
 
@@ -455,7 +462,9 @@ def run_changes(
 def check_comparison(changes: RunChanges | None, reason: str | None) -> Check:
     if changes is None:
         return Check(name="comparison", status="skipped", summary=reason or "no previous run")
-    both = {m.metric: m for m in changes.metric_changes if m.previous is not None and m.current is not None}
+    both = {
+        k: m for k, m in changes.metric_changes.items() if m.previous is not None and m.current is not None
+    }
     key = comparison_metric(
         {k: m.previous for k, m in both.items()},  # type: ignore[misc]
         {k: m.current for k, m in both.items()},  # type: ignore[misc]
@@ -470,8 +479,8 @@ def check_comparison(changes: RunChanges | None, reason: str | None) -> Check:
     }
     parts = [f"vs {scalar(changes.previous_run_name or changes.previous_run_id)}"]
     if test and test.delta is not None:
-        evidence[f"{test.metric}_delta"] = test.delta
-        parts.append(f"{test.metric} {test.previous} -> {test.current} ({test.delta:+g})")
+        evidence[f"{key}_delta"] = test.delta
+        parts.append(f"{key} {test.previous} -> {test.current} ({test.delta:+g})")
     n = len(changes.param_changes)
     parts.append(f"{n} param{'' if n == 1 else 's'} changed")
     parts.append(f"features +{_count(changes.features_added)} -{_count(changes.features_removed)}")
@@ -479,7 +488,7 @@ def check_comparison(changes: RunChanges | None, reason: str | None) -> Check:
         return Check(
             name="comparison",
             status="warn",
-            summary=f"{test.metric} dropped: " + "; ".join(parts),
+            summary=f"{key} dropped: " + "; ".join(parts),
             evidence=evidence,
         )
     return Check(name="comparison", status="pass", summary="; ".join(parts), evidence=evidence)
@@ -489,6 +498,14 @@ def _count(names: list[str]) -> int:
     if names and names[-1].startswith("... +"):
         return len(names) - 1 + int(names[-1].split("+")[1].split()[0])
     return len(names)
+
+
+def _recap(names: list[str], limit: int) -> list[str]:
+    """A bounded list (see `names`) bounded again, its '... +N more' counting what both cuts left."""
+    listed = names[:-1] if names and names[-1].startswith("... +") else names
+    if len(listed) <= limit:
+        return names
+    return [*listed[:limit], f"... +{_count(names) - limit} more"]
 
 
 def verdict_of(checks: list[Check]) -> tuple[str, bool]:
@@ -615,7 +632,7 @@ def fit_report(report: ValidationReport, budget: int) -> ValidationReport:
                 "param_changes": dict(list(ch.param_changes.items())[:10]),
                 "features_added": _names(ch.features_added, 10),
                 "features_removed": _names(ch.features_removed, 10),
-                "metric_changes": ch.metric_changes[:10],
+                "metric_changes": dict(list(ch.metric_changes.items())[:10]),
             }
         )
     return lean
