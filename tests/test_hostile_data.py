@@ -111,3 +111,29 @@ async def test_a_wide_run_cut_to_the_budget_still_names_its_most_important_featu
     assert len(answer.data["features"]) < 3000  # cut to the budget
     assert list(answer.data["importances"]) == names[::-1][:5]
     assert answer.data["importance_count"] == 3000 and "top 5 of 3000" in answer.text
+
+
+async def test_a_run_adding_sixty_features_names_twenty_and_counts_the_rest_in_both_views(
+    hostile_client: Any, hostile_world: HostileWorld, tmp_path: Any
+) -> None:
+    from mlflow.tracking import MlflowClient
+
+    mc = MlflowClient(tracking_uri=hostile_world.uri)
+    experiment = mc.create_experiment("sixty_features_added")
+    for name, features in (
+        ("before", [f"f{i:02d}" for i in range(10)]),
+        ("after", [f"f{i:02d}" for i in range(70)]),
+    ):
+        run_id = mc.create_run(experiment, run_name=name).info.run_id
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "features.json").write_text(json.dumps(features))
+        mc.log_artifacts(run_id, str(tmp_path / name), "training_artifacts")
+        mc.set_terminated(run_id, "FINISHED")
+    answer = await call(hostile_client, "validate_training_run", run_id=run_id)
+    assert not answer.is_error, answer.text
+    added = answer.data["changes"]["features_added"]
+    assert added == [f"f{i:02d}" for i in range(10, 30)] + ["... +40 more"]
+    assert "features added: " + ", ".join(added[:-1]) + " (+40 more); removed: none" in answer.text
+    detailed = await call(hostile_client, "validate_training_run", run_id=run_id, response_format="detailed")
+    assert detailed.data["changes"]["features_added"][-1] == "... +20 more"  # 40 names, then the count
+    assert "(+20 more)" in detailed.text
