@@ -11,6 +11,7 @@ Ratio = server p50 / raw p50 (REST replay for MLflow tools, FeatureStore for Fea
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -229,24 +230,27 @@ async def run(store, n: int) -> dict:
         }
         for c in all_cases
     }
+    client_reads, store_reads = mlflow_client_reads(store), feature_store_reads(store)
+    settle()
     log(f"raw reads (x{n}) ...")
     with httpx.Client(timeout=30) as http:  # sync, like a script would: steadier than an async client here
         for case in all_cases:
             if case.requests:
                 samples = time_sync(lambda case=case: replay(case.requests, http), n)
                 rows[case.tool]["rest_replay"] = stats_ms(samples)
-    for tool, fn in mlflow_client_reads(store).items():
+    for tool, fn in client_reads.items():
         try:
             rows[tool]["mlflow_client"] = stats_ms(time_sync(fn, n))
         except Exception as exc:
             rows[tool]["mlflow_client"] = {"error": f"{type(exc).__name__}: {exc}"[:200]}
-    for tool, fn in feature_store_reads(store).items():
+    for tool, fn in store_reads.items():
         try:
             rows[tool]["feature_store"] = stats_ms(time_sync(fn, n))
         except Exception as exc:
             rows[tool]["feature_store"] = {"error": f"{type(exc).__name__}: {exc}"[:200]}
 
     floor: dict[str, dict] = {}
+    settle()
     log(f"warm tool calls over stdio (x{n}) ...")
     async with mcp_client(stdio_params(store), read_timeout_seconds=120) as client:
         floor["stdio"] = stats_ms(await time_pings(client, n))
@@ -269,6 +273,14 @@ async def run(store, n: int) -> dict:
             row["ratio_stdio"] = round(row["stdio"]["p50"] / raw["p50"], 2)
             row["ratio_http"] = round(row["http"]["p50"] / raw["p50"], 2)
     return {"tools": rows, "ping_floor": floor, "http_server_peak_rss_mb": http_peak}
+
+
+def settle() -> None:
+    """Freeze this process's heap before timing. It has imported mlflow and feast (for the raw
+    reads), and a full collection over them pauses it for 60-130 ms: that pause would land in
+    whichever call, raw or through a server, happened to trigger it."""
+    gc.collect()
+    gc.freeze()
 
 
 async def time_pings(client: Any, n: int) -> list[float]:
