@@ -395,9 +395,14 @@ def fit_alignment(report: AlignmentReport, budget: int) -> AlignmentReport:
     short = report.model_copy(update={"notes": [clip(n, 500) for n in report.notes[:10]]})
 
     def build(n: int) -> AlignmentReport:
-        cut = [f"truncated: showing {n} of {len(v)} {what}" for what, v in lists.items() if len(v) > n]
         shown_missing = set(report.missing[:n])  # each keeps its mapping (closest names), cut or not
         later = [m for m in report.features[n:] if m.status == "missing" and m.feature in shown_missing]
+        shown = {what: n for what in lists} | {"feature mappings": n + len(later)}
+        cut = [
+            f"truncated: showing {shown[what]} of {len(v)} {what}"
+            for what, v in lists.items()
+            if len(v) > shown[what]
+        ]
         return short.model_copy(
             update={
                 "features": [mapping(m) for m in [*report.features[:n], *later]],
